@@ -1,0 +1,69 @@
+"""The project's one error root and its few subclasses.
+
+Every error a user can cause (bad input, an unknown name, a stale index) is a
+``PeerlearnError``; the CLI turns it into a one-line message and an exit code in one
+place (``recommender.cli.main``). Anything else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+
+class PeerlearnError(Exception):
+    """Root of every error peerlearn raises on purpose. ``exit_code`` is what the CLI returns."""
+
+    exit_code = 1
+
+
+class InputError(PeerlearnError):
+    """Bad input data: the message names the file, and the row and field where known.
+
+    >>> str(InputError("unknown domain code", path="pilots.csv", row=3, field="domains_stated"))
+    'pilots.csv, row 3, field domains_stated: unknown domain code'
+    """
+
+    exit_code = 2
+
+    def __init__(self, message: str, *, path: str | None = None, row: int | None = None,
+                 field: str | None = None):
+        self.message = message
+        self.path = str(path) if path is not None else None
+        self.row = row
+        self.field = field
+        where = [p for p in (
+            self.path,
+            f"row {row}" if row is not None else None,
+            f"field {field}" if field else None,
+        ) if p]
+        super().__init__(f"{', '.join(where)}: {message}" if where else message)
+
+
+class ValidationError(InputError):
+    """Input that parses but breaks the SHACL shapes or the vocabularies."""
+
+
+class NotFoundError(PeerlearnError):
+    """A name (city, pilot, twin, example query) that matches nothing; lists close matches."""
+
+    exit_code = 3
+
+
+class AmbiguousNameError(NotFoundError):
+    """A name that matches more than one thing: an error, never a guess."""
+
+
+class StoreError(PeerlearnError):
+    """The store cannot be opened, queried or reached, or a query is malformed."""
+
+    exit_code = 4
+
+
+class StaleIndexError(PeerlearnError):
+    """A saved index built with another model or from other inputs than the ones given."""
+
+    exit_code = 5
+
+
+class ConfigError(PeerlearnError):
+    """A settings file or value that is wrong."""
+
+    exit_code = 2

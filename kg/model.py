@@ -1,0 +1,175 @@
+"""Plain, frozen Python values read out of the knowledge graph (``kg.queries.catalog``).
+
+The recommender works on these, not on triples: a ``Catalog`` holds every city, pilot
+activity, twin and concept, with each concept link's status (stated, inferred, tagged),
+score and evidence.
+"""
+
+from __future__ import annotations
+
+import difflib
+import unicodedata
+from dataclasses import dataclass, field
+
+from kg.errors import AmbiguousNameError, NotFoundError
+
+SCHEME_NAMES = ("domain", "lever", "barrier", "solution", "module")
+
+
+@dataclass(frozen=True)
+class Concept:
+    """A SKOS concept of one of the schemes."""
+
+    iri: str
+    code: str
+    scheme: str          # one of SCHEME_NAMES
+    label: str
+    definition: str = ""
+    alt_labels: tuple[str, ...] = ()
+    related: tuple[str, ...] = ()   # IRIs of related concepts (solution -> barriers/domains/levers)
+
+
+@dataclass(frozen=True)
+class Link:
+    """A link to a concept: ``status`` is stated, inferred (by a curator) or tagged (by peerlearn)."""
+
+    concept: str          # concept IRI
+    status: str = "stated"
+    score: float = 1.0
+    evidence: str = ""    # passage IRI or quoted text, for tagged links
+
+    @property
+    def weight(self) -> float:
+        """How much matching trusts the link: stated 1.0, inferred 0.7, tagged its score x 0.5."""
+        return {"stated": 1.0, "inferred": 0.7}.get(self.status, 0.5 * self.score)
+
+
+@dataclass(frozen=True)
+class City:
+    id: str
+    iri: str
+    name: str
+    country: str
+    population: int | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+    mission_city: bool = False
+    alt_names: tuple[str, ...] = ()
+    ccc_file: str = ""
+
+
+@dataclass(frozen=True)
+class PilotActivity:
+    """A pilot activity run by one or more cities; twins are matched to it."""
+
+    id: str
+    iri: str
+    cohort: int
+    title: str
+    acronym: str = ""
+    cities: tuple[str, ...] = ()          # city ids
+    lead_city: str = ""
+    open_to_cohorts: tuple[int, ...] = ()
+    capacity: int | None = None
+    domains: tuple[Link, ...] = ()
+    levers: tuple[Link, ...] = ()
+    barriers: tuple[Link, ...] = ()
+    solutions: tuple[Link, ...] = ()
+    summary: str = ""
+    narrative: str = ""
+
+    @property
+    def label(self) -> str:
+        return f"{self.id} {self.acronym or self.title}"
+
+
+@dataclass(frozen=True)
+class Twin:
+    """A city's participation as a twin in one cohort."""
+
+    id: str
+    iri: str
+    city: str                              # city id
+    cohort: int
+    interests: str = ""
+    domains: tuple[Link, ...] = ()         # interested in
+    levers: tuple[Link, ...] = ()          # interested in
+    barriers: tuple[Link, ...] = ()        # faces
+    experience: tuple[Link, ...] = ()      # domains it brings experience in
+    narrative: str = ""
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """Everything the recommender needs, as plain values, keyed by id (concepts by IRI)."""
+
+    cities: dict[str, City] = field(default_factory=dict)
+    pilots: dict[str, PilotActivity] = field(default_factory=dict)
+    twins: dict[str, Twin] = field(default_factory=dict)
+    concepts: dict[str, Concept] = field(default_factory=dict)
+
+    def concepts_in(self, scheme: str) -> list[Concept]:
+        return sorted((c for c in self.concepts.values() if c.scheme == scheme), key=lambda c: c.code)
+
+    def city_name(self, city_id: str) -> str:
+        c = self.cities.get(city_id)
+        return c.name if c else city_id
+
+    def twin_name(self, twin_id: str) -> str:
+        t = self.twins[twin_id]
+        return self.city_name(t.city)
+
+    def candidates_for(self, twin: Twin) -> list[PilotActivity]:
+        """Pilot activities a twin may join: its own cohort's, and earlier ones opened to it."""
+        return [p for p in self.pilots.values()
+                if p.cohort == twin.cohort or twin.cohort in p.open_to_cohorts]
+
+    # -- name resolution: refuse to guess -------------------------------------------------
+    def find_twin(self, name: str, cohort: int | None = None) -> Twin:
+        """A twin by id (``T1-belfast``) or city name (any spelling in the data)."""
+        if name in self.twins:
+            return self.twins[name]
+        keys: dict[str, set[str]] = {}
+        for t in self.twins.values():
+            if cohort is not None and t.cohort != cohort:
+                continue
+            city = self.cities.get(t.city)
+            names = {t.id, t.city} | ({city.name, *city.alt_names} if city else set())
+            for n in names:
+                keys.setdefault(fold(n), set()).add(t.id)
+        return self._resolve(name, keys, self.twins, "twin")
+
+    def find_pilot(self, name: str) -> PilotActivity:
+        """A pilot activity by id (``C1-12``), acronym, title, or the name of its only city."""
+        if name in self.pilots:
+            return self.pilots[name]
+        keys: dict[str, set[str]] = {}
+        for p in self.pilots.values():
+            names = {p.id, p.title}
+            if p.acronym:
+                names.add(p.acronym)
+            if len(p.cities) == 1:
+                city = self.cities.get(p.cities[0])
+                names |= {p.cities[0]} | ({city.name, *city.alt_names} if city else set())
+            for n in names:
+                keys.setdefault(fold(n), set()).add(p.id)
+        return self._resolve(name, keys, self.pilots, "pilot activity")
+
+    @staticmethod
+    def _resolve(name, keys, table, what):
+        hits = keys.get(fold(name), set())
+        if len(hits) == 1:
+            return table[next(iter(hits))]
+        if len(hits) > 1:
+            raise AmbiguousNameError(
+                f"{what} {name!r} is ambiguous: it matches {', '.join(sorted(hits))}; use the id")
+        close = difflib.get_close_matches(fold(name), list(keys), n=5, cutoff=0.6)
+        ids = sorted({i for k in close for i in keys[k]})
+        hint = f"; close matches: {', '.join(ids)}" if ids else ""
+        raise NotFoundError(f"no {what} named {name!r}{hint}")
+
+
+def fold(text: str) -> str:
+    """Case- and accent-insensitive key: ``fold("Münster") == fold("munster")``."""
+    norm = unicodedata.normalize("NFKD", text)
+    return "".join(ch for ch in norm if not unicodedata.combining(ch)).casefold().strip()

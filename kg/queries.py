@@ -1,0 +1,345 @@
+"""SPARQL text as named constants, and the example library analysts run with
+``peerlearn query --example NAME``.
+
+Values are bound at query time (``Store.query(text, {"var": term})``), never spliced into
+the text. Every example declares the variables it accepts as parameters.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class ExampleQuery:
+    """One documented example query."""
+
+    name: str
+    title: str
+    description: str
+    text: str
+    parameters: dict[str, str] = field(default_factory=dict)  # variable -> what to pass
+
+
+PREFIXES = """PREFIX pl: <https://w3id.org/peerlearn/ontology#>
+PREFIX dom: <https://w3id.org/peerlearn/concept/domain/>
+PREFIX lev: <https://w3id.org/peerlearn/concept/lever/>
+PREFIX bar: <https://w3id.org/peerlearn/concept/barrier/>
+PREFIX sol: <https://w3id.org/peerlearn/concept/solution/>
+PREFIX mod: <https://w3id.org/peerlearn/concept/module/>
+PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
+PREFIX schema: <https://schema.org/>
+PREFIX dcterms: <http://purl.org/dc/terms/>
+PREFIX prov: <http://www.w3.org/ns/prov#>
+PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
+PREFIX xsd: <http://www.w3.org/2001/XMLSchema#>
+"""
+
+EXAMPLES: dict[str, ExampleQuery] = {}
+
+
+def _ex(name: str, title: str, description: str, body: str, **parameters: str) -> None:
+    EXAMPLES[name] = ExampleQuery(name, title, description, PREFIXES + body.strip() + "\n", parameters)
+
+
+_ex("pilots-by-domain", "Pilot activities working in an emission domain",
+    "Each pilot activity with the emission domains it works in and whether the link is stated "
+    "by a source or inferred. Bind ?domain (e.g. dom:energy) to keep one domain.",
+    """
+SELECT ?pilot ?title ?domainLabel ?status WHERE {
+  ?pilot a pl:PilotActivity ; dcterms:title ?title ; pl:hasConceptLink ?link .
+  ?link pl:linkProperty pl:worksInDomain ; pl:concept ?domain ; pl:status ?s .
+  ?domain skos:prefLabel ?domainLabel .
+  ?s rdfs:label ?status .
+}
+ORDER BY ?domainLabel ?pilot
+""", domain="an emission-domain concept, e.g. dom:energy")
+
+_ex("twins-sharing-barrier", "Twins that face a barrier a pilot activity addresses",
+    "Twin and pilot activity pairs of the same cohort that share a barrier class: the twin faces "
+    "it, the pilot works on it. Bind ?barrier to keep one barrier.",
+    """
+SELECT ?twinCity ?pilot ?pilotTitle ?barrierLabel WHERE {
+  ?twin a pl:TwinCity ; pl:twinCity/schema:name ?twinCity ; pl:facesBarrier ?barrier ; pl:cohort ?cohort .
+  ?pilot pl:addressesBarrier ?barrier ; dcterms:title ?pilotTitle .
+  { ?pilot pl:cohort ?cohort } UNION { ?pilot pl:opensToCohort ?cohort }
+  ?barrier skos:prefLabel ?barrierLabel .
+}
+ORDER BY ?twinCity ?pilot
+""", barrier="a barrier concept, e.g. bar:financial")
+
+_ex("cities-by-country-role", "Cities by country and role",
+    "How many cities of each country are Mission Cities, run pilot activities, or take part as twins.",
+    """
+SELECT ?country (COUNT(DISTINCT ?city) AS ?cities) (COUNT(DISTINCT ?mission) AS ?missionCities)
+       (COUNT(DISTINCT ?pilotCity) AS ?pilotCities) (COUNT(DISTINCT ?twinCity) AS ?twinCities) WHERE {
+  ?city a pl:City ; schema:addressCountry ?country .
+  OPTIONAL { ?city a pl:MissionCity . BIND(?city AS ?mission) }
+  OPTIONAL { ?p pl:runBy ?city . BIND(?city AS ?pilotCity) }
+  OPTIONAL { ?t pl:twinCity ?city . BIND(?city AS ?twinCity) }
+}
+GROUP BY ?country
+ORDER BY DESC(?cities) ?country
+""")
+
+_ex("unaddressed-barriers", "Barriers no pilot activity addresses",
+    "Barrier classes of the vocabulary that no pilot activity addresses, with how many twins face "
+    "them: gaps in what the programme can teach.",
+    """
+SELECT ?barrier ?label (COUNT(DISTINCT ?twin) AS ?twinsFacingIt) WHERE {
+  ?barrier a pl:Barrier ; skos:prefLabel ?label .
+  FILTER NOT EXISTS { ?pilot pl:addressesBarrier ?barrier }
+  OPTIONAL { ?twin pl:facesBarrier ?barrier }
+}
+GROUP BY ?barrier ?label
+ORDER BY ?label
+""")
+
+_ex("pilot-overview", "Pilot activities at a glance",
+    "Every pilot activity with its cohort, cities, domains and levers. Bind ?cohort "
+    "(e.g. <https://w3id.org/peerlearn/data/cohort/1>) to keep one cohort.",
+    """
+SELECT ?id ?title ?n (GROUP_CONCAT(DISTINCT ?cityName; separator="; ") AS ?cities)
+       (GROUP_CONCAT(DISTINCT ?d; separator="; ") AS ?domains)
+       (GROUP_CONCAT(DISTINCT ?l; separator="; ") AS ?levers) WHERE {
+  ?pilot a pl:PilotActivity ; dcterms:identifier ?id ; dcterms:title ?title ; pl:cohort ?cohort .
+  ?cohort pl:cohortNumber ?n .
+  OPTIONAL { ?pilot pl:runBy/schema:name ?cityName }
+  OPTIONAL { ?pilot pl:worksInDomain/skos:notation ?d }
+  OPTIONAL { ?pilot pl:usesLever/skos:notation ?l }
+}
+GROUP BY ?id ?title ?n
+ORDER BY ?id
+""", cohort="a cohort IRI")
+
+_ex("multi-city-pilots", "Multi-city pilot activities",
+    "Pilot activities run by more than one city, largest first.",
+    """
+SELECT ?id ?title (COUNT(?city) AS ?cityCount) WHERE {
+  ?pilot a pl:PilotActivity ; dcterms:identifier ?id ; dcterms:title ?title ; pl:runBy ?city .
+}
+GROUP BY ?id ?title
+HAVING (COUNT(?city) > 1)
+ORDER BY DESC(?cityCount) ?id
+""")
+
+_ex("twin-interests", "What twins say they want to learn",
+    "Twins with their stated interests and the domains and levers those map to.",
+    """
+SELECT ?id ?city ?n ?interests (GROUP_CONCAT(DISTINCT ?c; separator="; ") AS ?concepts) WHERE {
+  ?twin a pl:TwinCity ; dcterms:identifier ?id ; pl:twinCity/schema:name ?city ; pl:cohort/pl:cohortNumber ?n .
+  OPTIONAL { ?twin pl:statedInterests ?interests }
+  OPTIONAL { ?twin pl:interestedInDomain|pl:interestedInLever|pl:facesBarrier ?concept .
+             ?concept skos:notation ?c }
+}
+GROUP BY ?id ?city ?n ?interests
+ORDER BY ?n ?city
+""")
+
+_ex("concept-coverage", "How many pilot activities use each concept",
+    "For each domain, lever and barrier: the pilot activities linked to it, split by stated, "
+    "inferred and tagged links.",
+    """
+SELECT ?scheme ?label ?status (COUNT(DISTINCT ?pilot) AS ?pilots) WHERE {
+  ?pilot a pl:PilotActivity ; pl:hasConceptLink ?link .
+  ?link pl:concept ?concept ; pl:status/rdfs:label ?status .
+  ?concept skos:prefLabel ?label ; skos:inScheme/skos:prefLabel ?scheme .
+}
+GROUP BY ?scheme ?label ?status
+ORDER BY ?scheme ?label ?status
+""")
+
+_ex("cities-in-several-roles", "Cities in more than one role",
+    "Cities that are a Mission City and also run a pilot activity or take part as a twin.",
+    """
+SELECT ?name ?country ?mission ?pilots ?twinOf WHERE {
+  {
+    SELECT ?city (COUNT(DISTINCT ?p) AS ?pilots) (SAMPLE(?cohortN) AS ?twinOf) WHERE {
+      ?city a pl:City .
+      OPTIONAL { ?p pl:runBy ?city }
+      OPTIONAL { ?t pl:twinCity ?city ; pl:cohort/pl:cohortNumber ?cohortN }
+    } GROUP BY ?city
+  }
+  ?city schema:name ?name ; schema:addressCountry ?country .
+  BIND(EXISTS { ?city a pl:MissionCity } AS ?mission)
+  FILTER((?mission && (?pilots > 0 || BOUND(?twinOf))) || (?pilots > 0 && BOUND(?twinOf)))
+}
+ORDER BY ?name
+""")
+
+_ex("solutions-for-barrier", "Solution types that answer a barrier, and who implements them",
+    "The path twin -faces-> barrier <-answers- solution <-implements- pilot, read from the "
+    "vocabulary's skos:related links. Bind ?barrier to keep one barrier.",
+    """
+SELECT ?barrierLabel ?solutionLabel ?pilot ?title WHERE {
+  ?barrier a pl:Barrier ; skos:prefLabel ?barrierLabel .
+  ?solution a pl:SolutionType ; skos:related ?barrier ; skos:prefLabel ?solutionLabel .
+  OPTIONAL { ?pilot pl:implementsSolution ?solution ; dcterms:title ?title }
+}
+ORDER BY ?barrierLabel ?solutionLabel ?pilot
+""", barrier="a barrier concept, e.g. bar:capacity")
+
+_ex("open-to-later-cohorts", "Pilot activities open to twins of later cohorts",
+    "Pilot activities that may also receive twins of a later cohort, with their cities.",
+    """
+SELECT ?id ?title ?from ?alsoOpenTo (GROUP_CONCAT(DISTINCT ?cityName; separator="; ") AS ?cities) WHERE {
+  ?pilot pl:opensToCohort/pl:cohortNumber ?alsoOpenTo ; dcterms:identifier ?id ; dcterms:title ?title ;
+         pl:cohort/pl:cohortNumber ?from .
+  OPTIONAL { ?pilot pl:runBy/schema:name ?cityName }
+}
+GROUP BY ?id ?title ?from ?alsoOpenTo
+ORDER BY ?id
+""")
+
+_ex("largest-cities", "Cities by population",
+    "Cities with a known population (from GeoNames), largest first, with their roles.",
+    """
+SELECT ?name ?country ?population (EXISTS { ?c a pl:MissionCity } AS ?missionCity) WHERE {
+  ?c a pl:City ; schema:name ?name ; schema:addressCountry ?country ; schema:population ?population .
+}
+ORDER BY DESC(?population)
+LIMIT 25
+""")
+
+_ex("recommendations", "Recommended pairs with both directional scores",
+    "What `peerlearn recommend`/`run` wrote back: each twin's ranked pilot activities with the "
+    "twin-side and pilot-side scores. Empty until a run has been stored.",
+    """
+SELECT ?twinId ?rank ?pilotId ?twinScore ?pilotScore ?score WHERE {
+  ?rec a pl:Recommendation ; pl:twin/dcterms:identifier ?twinId ; pl:pilot/dcterms:identifier ?pilotId ;
+       pl:rank ?rank ; pl:twinScore ?twinScore ; pl:pilotScore ?pilotScore ; pl:score ?score .
+}
+ORDER BY ?twinId ?rank
+""", twinId='a twin id literal, e.g. "T1-belfast"')
+
+_ex("learning-topics", "Learning topics of assigned pairs",
+    "Topics suggested for each assigned pair, by module and direction, with their evidence path. "
+    "Empty until a run has been stored.",
+    """
+SELECT ?twinId ?pilotId ?module ?direction ?topic ?evidence WHERE {
+  ?t a pl:LearningTopic ; pl:topicOf ?rec ; pl:module/skos:prefLabel ?module ;
+     pl:direction/rdfs:label ?direction ; rdfs:label ?topic ; pl:evidencePath ?evidence .
+  ?rec pl:twin/dcterms:identifier ?twinId ; pl:pilot/dcterms:identifier ?pilotId .
+}
+ORDER BY ?twinId ?module ?direction
+""")
+
+_ex("ccc-barrier-passages", "Barrier passages from Climate City Contracts",
+    "Passages of Module A-3 (systemic barriers and opportunities) of each ingested Climate City "
+    "Contract. Empty until `peerlearn ingest-ccc` has run.",
+    """
+SELECT ?city ?position ?text WHERE {
+  ?c schema:name ?city ; pl:narrative ?n .
+  ?n pl:passage ?p .
+  ?p pl:section "A-3" ; pl:position ?position ; pl:text ?text .
+}
+ORDER BY ?city ?position
+LIMIT 200
+""")
+
+_ex("emissions-by-sector", "Emissions by sector from Climate City Contract inventories",
+    "Sector emissions extracted from the A-1 inventory tables of ingested Climate City Contracts.",
+    """
+SELECT ?city ?sector ?domain ?tonnes WHERE {
+  ?c schema:name ?city ; pl:emissions ?e .
+  ?e pl:sectorLabel ?sector ; pl:tonnesCO2e ?tonnes .
+  OPTIONAL { ?e pl:sector/skos:notation ?domain }
+}
+ORDER BY ?city DESC(?tonnes)
+""")
+
+
+# ---------------------------------------------------------------- queries the code runs
+
+COUNTS = PREFIXES + """
+SELECT
+  (COUNT(DISTINCT ?city) AS ?cities) (COUNT(DISTINCT ?mission) AS ?missionCities)
+  (COUNT(DISTINCT ?pilot) AS ?pilots) (COUNT(DISTINCT ?twin) AS ?twins)
+  (COUNT(DISTINCT ?narrative) AS ?narratives)
+WHERE {
+  { ?city a pl:City } UNION { ?mission a pl:MissionCity } UNION { ?pilot a pl:PilotActivity }
+  UNION { ?twin a pl:TwinCity } UNION { ?narrative a pl:Narrative }
+}
+"""
+
+COUNTS_BY_COHORT = PREFIXES + """
+SELECT ?cohort (COUNT(DISTINCT ?pilot) AS ?pilots) (COUNT(DISTINCT ?twin) AS ?twins) WHERE {
+  ?c pl:cohortNumber ?cohort .
+  { ?pilot a pl:PilotActivity ; pl:cohort ?c } UNION { ?twin a pl:TwinCity ; pl:cohort ?c }
+}
+GROUP BY ?cohort ORDER BY ?cohort
+"""
+
+CONCEPTS = PREFIXES + """
+SELECT ?c ?code ?label ?definition ?scheme
+       (GROUP_CONCAT(DISTINCT ?alt; separator="\\u001f") AS ?alts)
+       (GROUP_CONCAT(DISTINCT STR(?rel); separator=" ") AS ?related) WHERE {
+  ?c a skos:Concept ; skos:notation ?code ; skos:prefLabel ?label ; skos:inScheme ?scheme .
+  OPTIONAL { ?c skos:definition ?definition }
+  OPTIONAL { ?c skos:altLabel ?alt }
+  OPTIONAL { ?c skos:related ?rel }
+}
+GROUP BY ?c ?code ?label ?definition ?scheme
+"""
+
+CITIES = PREFIXES + """
+SELECT ?c ?id ?name ?country ?population ?lat ?lon ?mission ?ccc
+       (GROUP_CONCAT(DISTINCT ?alt; separator="\\u001f") AS ?alts) WHERE {
+  ?c a pl:City ; dcterms:identifier ?id ; schema:name ?name ; schema:addressCountry ?country .
+  OPTIONAL { ?c schema:population ?population }
+  OPTIONAL { ?c schema:latitude ?lat ; schema:longitude ?lon }
+  OPTIONAL { ?c pl:cccFile ?ccc }
+  OPTIONAL { ?c skos:altLabel ?alt }
+  BIND(EXISTS { ?c a pl:MissionCity } AS ?mission)
+}
+GROUP BY ?c ?id ?name ?country ?population ?lat ?lon ?mission ?ccc
+"""
+
+PILOTS = PREFIXES + """
+SELECT ?p ?id ?cohort ?title ?acronym ?capacity ?summary ?lead
+       (GROUP_CONCAT(DISTINCT ?cityId; separator=" ") AS ?cities)
+       (GROUP_CONCAT(DISTINCT STR(?open); separator=" ") AS ?opens) WHERE {
+  ?p a pl:PilotActivity ; dcterms:identifier ?id ; dcterms:title ?title ; pl:cohort/pl:cohortNumber ?cohort .
+  OPTIONAL { ?p pl:acronym ?acronym }
+  OPTIONAL { ?p pl:capacity ?capacity }
+  OPTIONAL { ?p dcterms:abstract ?summary }
+  OPTIONAL { ?p pl:leadCity/dcterms:identifier ?lead }
+  OPTIONAL { ?p pl:runBy/dcterms:identifier ?cityId }
+  OPTIONAL { ?p pl:opensToCohort/pl:cohortNumber ?open }
+}
+GROUP BY ?p ?id ?cohort ?title ?acronym ?capacity ?summary ?lead
+"""
+
+TWINS = PREFIXES + """
+SELECT ?t ?id ?cityId ?cohort ?interests WHERE {
+  ?t a pl:TwinCity ; dcterms:identifier ?id ; pl:twinCity/dcterms:identifier ?cityId ;
+     pl:cohort/pl:cohortNumber ?cohort .
+  OPTIONAL { ?t pl:statedInterests ?interests }
+}
+"""
+
+LINKS = PREFIXES + """
+SELECT ?s ?prop ?concept ?status ?score ?evidence WHERE {
+  ?s pl:hasConceptLink ?l .
+  ?l pl:linkProperty ?prop ; pl:concept ?concept ; pl:status ?status .
+  OPTIONAL { ?l pl:score ?score }
+  OPTIONAL { ?l pl:evidence ?evidence }
+}
+"""
+
+NARRATIVES = PREFIXES + """
+SELECT ?s ?n ?text WHERE {
+  ?s pl:narrative ?n . ?n pl:text ?text .
+  FILTER NOT EXISTS { ?n pl:passage ?any }
+}
+ORDER BY ?s ?n
+"""
+
+PASSAGES = PREFIXES + """
+SELECT ?p ?owner ?section ?position ?text WHERE {
+  ?ownerNode pl:narrative ?n ; dcterms:identifier ?owner .
+  ?n pl:passage ?p .
+  ?p pl:section ?section ; pl:position ?position ; pl:text ?text .
+}
+ORDER BY ?owner ?position
+"""

@@ -1,0 +1,356 @@
+"""Where triples live: one interface, three backends.
+
+- ``oxigraph``: pyoxigraph, in memory or on disk (persists between commands). The default:
+  measured by ``benchmarks/bench_store.py`` it loads and answers joins and aggregates one to
+  two orders of magnitude faster than rdflib's engine (figures in the README).
+- ``rdflib``: an rdflib ``Dataset`` in memory; pure Python, handy for small graphs and tests.
+- ``remote``: any SPARQL 1.1 endpoint (rdflib's SPARQLUpdateStore underneath).
+
+Data sits in named graphs (``kg.namespaces.GRAPHS``: ontology, dataset, ccc, tags,
+recommendations) so each part can be replaced on its own; queries see the union of all of
+them as their default graph. Values are bound, never spliced into query text: pyoxigraph
+``substitutions`` on the Oxigraph path (rdflib's prepared queries would fall back to its slow
+evaluator there), ``initBindings`` on rdflib, a VALUES block for remote endpoints.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+
+from rdflib import BNode, Dataset, Graph, Literal, URIRef
+from rdflib.term import Node
+
+from kg.errors import StoreError
+from kg.results import QueryResult
+
+BACKENDS = ("oxigraph", "rdflib", "remote")
+
+
+class Store(ABC):
+    """The triples of a knowledge graph and SPARQL over them."""
+
+    backend: str = ""
+
+    @abstractmethod
+    def replace_graph(self, name: URIRef, graph: Graph) -> None:
+        """Replace the content of named graph ``name`` with ``graph``'s triples."""
+
+    @abstractmethod
+    def query(self, sparql: str, bindings: Mapping[str, Node] | None = None, *,
+              limit: int | None = None) -> QueryResult:
+        """Run a SPARQL query; ``bindings`` maps variable names to terms.
+
+        ``limit`` caps the rows read (``truncated`` is set when more were available).
+        Malformed SPARQL raises StoreError with the parser's message.
+        """
+
+    @abstractmethod
+    def graph_names(self) -> list[URIRef]:
+        """Named graphs holding data."""
+
+    @abstractmethod
+    def __len__(self) -> int:
+        """Number of quads (triples over all graphs)."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release files or connections."""
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def graph(self, name: URIRef | None = None) -> Graph:
+        """A copy of one named graph (or of everything) as an rdflib Graph."""
+        if name is None:
+            q = "CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }"
+            return self.query(q).graph
+        q = "CONSTRUCT { ?s ?p ?o } WHERE { GRAPH ?g { ?s ?p ?o } }"
+        return self.query(q, {"g": name}).graph
+
+
+# ---------------------------------------------------------------------- Oxigraph
+
+class OxigraphStore(Store):
+    """pyoxigraph: in memory (``path=None``) or on disk at ``path``."""
+
+    backend = "oxigraph"
+
+    def __init__(self, path: str | os.PathLike | None = None, *, read_only: bool = False):
+        import pyoxigraph as ox
+
+        self._ox = ox
+        self.path = Path(path) if path is not None else None
+        try:
+            if self.path is None:
+                self._store = ox.Store()
+            elif read_only:
+                if not self.path.exists():
+                    raise StoreError(f"{self.path}: no store here; run `peerlearn build` first")
+                self._store = ox.Store.read_only(str(self.path))
+            else:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self._store = ox.Store(str(self.path))
+        except OSError as e:
+            raise StoreError(f"{self.path}: cannot open the Oxigraph store ({e})") from None
+
+    @property
+    def raw(self):
+        """The underlying ``pyoxigraph.Store`` (for the HTTP endpoint's fast path)."""
+        return self._store
+
+    def replace_graph(self, name: URIRef, graph: Graph) -> None:
+        ox = self._ox
+        g = ox.NamedNode(str(name))
+        data = graph.serialize(format="nt", encoding="utf-8")
+        try:
+            self._store.remove_graph(g)
+        except (OSError, ValueError):
+            pass
+        self._store.load(data, format=ox.RdfFormat.N_TRIPLES, to_graph=g)
+        if self.path is not None:
+            self._store.flush()
+
+    def add_ntriples(self, data: bytes, name: URIRef) -> None:
+        """Bulk-load N-Triples into a named graph (fast path for large graphs)."""
+        ox = self._ox
+        self._store.bulk_load(data, format=ox.RdfFormat.N_TRIPLES, to_graph=ox.NamedNode(str(name)))
+
+    def query(self, sparql, bindings=None, *, limit=None):
+        ox = self._ox
+        subs = {ox.Variable(k): to_ox(ox, v) for k, v in (bindings or {}).items()}
+        try:
+            res = self._store.query(sparql, use_default_graph_as_union=True, substitutions=subs or None)
+        except SyntaxError as e:
+            raise StoreError(f"SPARQL syntax error: {_one_line(e)}") from None
+        except (OSError, ValueError) as e:
+            raise StoreError(f"query failed: {_one_line(e)}") from None
+        if isinstance(res, ox.QueryBoolean):
+            return QueryResult("ask", boolean=bool(res))
+        if isinstance(res, ox.QuerySolutions):
+            variables = [v.value for v in res.variables]
+            rows, truncated = [], False
+            for i, sol in enumerate(res):
+                if limit is not None and i >= limit:
+                    truncated = True
+                    break
+                rows.append(tuple(from_ox(ox, sol[j]) for j in range(len(variables))))
+            return QueryResult("select", variables=variables, rows=rows, truncated=truncated)
+        g = Graph()
+        for i, t in enumerate(res):
+            if limit is not None and i >= limit:
+                return QueryResult("graph", graph=g, truncated=True)
+            g.add((from_ox(ox, t.subject), from_ox(ox, t.predicate), from_ox(ox, t.object)))
+        return QueryResult("graph", graph=g)
+
+    def graph_names(self):
+        return sorted(URIRef(g.value) for g in self._store.named_graphs()
+                      if isinstance(g, self._ox.NamedNode))
+
+    def __len__(self):
+        return len(self._store)
+
+    def close(self):
+        if self.path is not None:
+            try:
+                self._store.flush()
+            except OSError:
+                pass
+        self._store = None
+
+
+def to_ox(ox, term: Node):
+    """rdflib term -> pyoxigraph term."""
+    if isinstance(term, URIRef):
+        return ox.NamedNode(str(term))
+    if isinstance(term, BNode):
+        return ox.BlankNode(str(term))
+    if isinstance(term, Literal):
+        if term.language:
+            return ox.Literal(str(term), language=term.language)
+        if term.datatype is not None:
+            return ox.Literal(str(term), datatype=ox.NamedNode(str(term.datatype)))
+        return ox.Literal(str(term))
+    if isinstance(term, str):
+        return ox.Literal(term)
+    raise StoreError(f"cannot bind a value of type {type(term).__name__}")
+
+
+def from_ox(ox, term) -> Node | None:
+    """pyoxigraph term -> rdflib term."""
+    if term is None:
+        return None
+    if isinstance(term, ox.NamedNode):
+        return URIRef(term.value)
+    if isinstance(term, ox.BlankNode):
+        return BNode(term.value)
+    if isinstance(term, ox.Literal):
+        if term.language:
+            return Literal(term.value, lang=term.language)
+        dt = term.datatype.value
+        if dt == "http://www.w3.org/2001/XMLSchema#string":
+            return Literal(term.value)
+        return Literal(term.value, datatype=URIRef(dt))
+    return Literal(str(term))
+
+
+# ---------------------------------------------------------------------- rdflib
+
+class RdflibStore(Store):
+    """An rdflib Dataset in memory; queries see the union of the named graphs."""
+
+    backend = "rdflib"
+
+    def __init__(self):
+        self._ds = Dataset(default_union=True)
+
+    def replace_graph(self, name, graph):
+        self._ds.remove_graph(self._ds.graph(name))
+        target = self._ds.graph(name)
+        for t in graph:
+            target.add(t)
+
+    def query(self, sparql, bindings=None, *, limit=None):
+        try:
+            res = self._ds.query(sparql, initBindings=dict(bindings or {}))
+        except Exception as e:  # rdflib raises pyparsing and assorted errors
+            raise StoreError(f"SPARQL error: {_one_line(e)}") from None
+        return _from_rdflib_result(res, limit)
+
+    def graph_names(self):
+        return sorted(c.identifier for c in self._ds.contexts()
+                      if isinstance(c.identifier, URIRef) and len(c) > 0
+                      and c.identifier != URIRef("urn:x-rdflib:default"))
+
+    def __len__(self):
+        return sum(len(c) for c in self._ds.contexts())
+
+
+def _from_rdflib_result(res, limit) -> QueryResult:
+    if res.type == "ASK":
+        return QueryResult("ask", boolean=bool(res.askAnswer))
+    if res.type in ("CONSTRUCT", "DESCRIBE"):
+        g = Graph()
+        for i, t in enumerate(res.graph if res.graph is not None else res):
+            if limit is not None and i >= limit:
+                return QueryResult("graph", graph=g, truncated=True)
+            g.add(t)
+        return QueryResult("graph", graph=g)
+    variables = [str(v) for v in res.vars]
+    rows, truncated = [], False
+    for i, row in enumerate(res):
+        if limit is not None and i >= limit:
+            truncated = True
+            break
+        rows.append(tuple(row))
+    return QueryResult("select", variables=variables, rows=rows, truncated=truncated)
+
+
+# ---------------------------------------------------------------------- remote
+
+class RemoteStore(Store):
+    """A SPARQL 1.1 endpoint over HTTP. Writes need ``update_endpoint``.
+
+    The endpoint must present the union of its named graphs as the default graph (Oxigraph:
+    ``--union-default-graph``; Fuseki: ``tdb:unionDefaultGraph true``; GraphDB and Virtuoso do
+    by default), as the embedded backends do.
+    """
+
+    backend = "remote"
+
+    def __init__(self, endpoint: str, update_endpoint: str | None = None, *, timeout: float = 30.0):
+        from rdflib.plugins.stores.sparqlstore import SPARQLUpdateStore
+
+        self.endpoint = endpoint
+        self.update_endpoint = update_endpoint
+        self._store = SPARQLUpdateStore(query_endpoint=endpoint, update_endpoint=update_endpoint,
+                                        timeout=timeout, autocommit=True)
+        self._ds = Dataset(store=self._store, default_union=True)
+
+    def replace_graph(self, name, graph):
+        if not self.update_endpoint:
+            raise StoreError(f"{self.endpoint}: read-only remote store (no update endpoint set)")
+        data = graph.serialize(format="nt")
+        try:
+            self._store.update(f"DROP SILENT GRAPH <{name}>")
+            # INSERT DATA in chunks keeps each request small.
+            lines = [ln for ln in data.splitlines() if ln.strip()]
+            for i in range(0, len(lines), 5000):
+                chunk = "\n".join(lines[i:i + 5000])
+                self._store.update(f"INSERT DATA {{ GRAPH <{name}> {{ {chunk} }} }}")
+        except Exception as e:
+            raise StoreError(f"{self.update_endpoint}: update failed ({_one_line(e)})") from None
+
+    def query(self, sparql, bindings=None, *, limit=None):
+        try:
+            res = self._ds.query(sparql, initBindings=dict(bindings or {}))
+            return _from_rdflib_result(res, limit)
+        except StoreError:
+            raise
+        except Exception as e:
+            raise StoreError(f"{self.endpoint}: {_one_line(e)}") from None
+
+    def graph_names(self):
+        res = self.query("SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }")
+        return sorted(r[0] for r in res.rows if isinstance(r[0], URIRef))
+
+    def __len__(self):
+        res = self.query("SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }")
+        return int(res.rows[0][0]) if res.rows else 0
+
+    def close(self):
+        try:
+            self._store.close()
+        except Exception:
+            pass
+
+
+def _one_line(e: BaseException) -> str:
+    return " ".join(str(e).split()) or type(e).__name__
+
+
+# ---------------------------------------------------------------------- opening
+
+def open_store(backend: str = "oxigraph", *, path: str | os.PathLike | None = None,
+               endpoint: str | None = None, update_endpoint: str | None = None,
+               read_only: bool = False) -> Store:
+    """Open a store. ``path=None`` with ``oxigraph`` gives an in-memory store."""
+    if backend == "oxigraph":
+        return OxigraphStore(path, read_only=read_only)
+    if backend == "rdflib":
+        return RdflibStore()
+    if backend == "remote":
+        if not endpoint:
+            raise StoreError("the remote backend needs an endpoint URL (setting store.endpoint)")
+        return RemoteStore(endpoint, update_endpoint)
+    raise StoreError(f"unknown store backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+
+
+@contextmanager
+def atomic_oxigraph_dir(target: str | os.PathLike) -> Iterator[OxigraphStore]:
+    """Build an on-disk Oxigraph store in a temporary directory beside ``target`` and move it
+    into place only if the block succeeds: a failed build leaves the previous store intact."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    store = OxigraphStore(tmp / "db")
+    try:
+        yield store
+        store.close()
+        old = None
+        if target.exists():
+            old = target.with_name(f".{target.name}.old")
+            shutil.rmtree(old, ignore_errors=True)
+            os.replace(target, old)
+        os.replace(tmp / "db", target)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)

@@ -1,0 +1,1 @@
+"""peerlearn ontology: Turtle files shipped as package data."""
