@@ -38,7 +38,7 @@ def catalog(store: Store) -> Catalog:
         concepts[str(r["c"])] = Concept(
             iri=str(r["c"]), code=str(r["code"]), scheme=scheme, label=str(r["label"]),
             definition=_s(r["definition"]),
-            alt_labels=tuple(sorted(a for a in _s(r["alts"]).split("\u001f") if a)),
+            alt_labels=tuple(sorted(a for a in _s(r["alts"]).split("\t") if a)),
             related=tuple(sorted(_s(r["related"]).split())))
     cities = {}
     for r in store.query(Q.CITIES).records():
@@ -49,7 +49,7 @@ def catalog(store: Store) -> Catalog:
             latitude=float(r["lat"]) if r["lat"] is not None else None,
             longitude=float(r["lon"]) if r["lon"] is not None else None,
             mission_city=bool(r["mission"].toPython()) if r["mission"] is not None else False,
-            alt_names=tuple(sorted(a for a in _s(r["alts"]).split("\u001f") if a)),
+            alt_names=tuple(sorted(a for a in _s(r["alts"]).split("\t") if a)),
             ccc_file=_s(r["ccc"]))
     links: dict[str, dict[str, list[Link]]] = {}
     for r in store.query(Q.LINKS).records():

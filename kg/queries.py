@@ -46,7 +46,7 @@ _ex("pilots-by-domain", "Pilot activities working in an emission domain",
     "Each pilot activity with the emission domains it works in and whether the link is stated "
     "by a source or inferred. Bind ?domain (e.g. dom:energy) to keep one domain.",
     """
-SELECT ?pilot ?title ?domainLabel ?status WHERE {
+SELECT ?pilot ?title ?domain ?domainLabel ?status WHERE {
   ?pilot a pl:PilotActivity ; dcterms:title ?title ; pl:hasConceptLink ?link .
   ?link pl:linkProperty pl:worksInDomain ; pl:concept ?domain ; pl:status ?s .
   ?domain skos:prefLabel ?domainLabel .
@@ -59,7 +59,7 @@ _ex("twins-sharing-barrier", "Twins that face a barrier a pilot activity address
     "Twin and pilot activity pairs of the same cohort that share a barrier class: the twin faces "
     "it, the pilot works on it. Bind ?barrier to keep one barrier.",
     """
-SELECT ?twinCity ?pilot ?pilotTitle ?barrierLabel WHERE {
+SELECT ?twinCity ?pilot ?pilotTitle ?barrier ?barrierLabel WHERE {
   ?twin a pl:TwinCity ; pl:twinCity/schema:name ?twinCity ; pl:facesBarrier ?barrier ; pl:cohort ?cohort .
   ?pilot pl:addressesBarrier ?barrier ; dcterms:title ?pilotTitle .
   { ?pilot pl:cohort ?cohort } UNION { ?pilot pl:opensToCohort ?cohort }
@@ -96,21 +96,23 @@ ORDER BY ?label
 """)
 
 _ex("pilot-overview", "Pilot activities at a glance",
-    "Every pilot activity with its cohort, cities, domains and levers. Bind ?cohort "
-    "(e.g. <https://w3id.org/peerlearn/data/cohort/1>) to keep one cohort.",
+    "Every pilot activity with its cohort number ?n, cities, domains and levers. Bind ?n "
+    "(e.g. 1) to keep one cohort.",
     """
 SELECT ?id ?title ?n (GROUP_CONCAT(DISTINCT ?cityName; separator="; ") AS ?cities)
        (GROUP_CONCAT(DISTINCT ?d; separator="; ") AS ?domains)
        (GROUP_CONCAT(DISTINCT ?l; separator="; ") AS ?levers) WHERE {
   ?pilot a pl:PilotActivity ; dcterms:identifier ?id ; dcterms:title ?title ; pl:cohort ?cohort .
   ?cohort pl:cohortNumber ?n .
-  OPTIONAL { ?pilot pl:runBy/schema:name ?cityName }
-  OPTIONAL { ?pilot pl:worksInDomain/skos:notation ?d }
-  OPTIONAL { ?pilot pl:usesLever/skos:notation ?l }
+  OPTIONAL { ?pilot pl:runBy/schema:name ?cn }
+  OPTIONAL { ?pilot pl:worksInDomain/skos:notation ?dn }
+  OPTIONAL { ?pilot pl:usesLever/skos:notation ?ln }
+  # COALESCE keeps unbound values out of GROUP_CONCAT on every engine
+  BIND(COALESCE(?cn, "") AS ?cityName) BIND(COALESCE(?dn, "") AS ?d) BIND(COALESCE(?ln, "") AS ?l)
 }
 GROUP BY ?id ?title ?n
 ORDER BY ?id
-""", cohort="a cohort IRI")
+""", n="a cohort number, e.g. 1")
 
 _ex("multi-city-pilots", "Multi-city pilot activities",
     "Pilot activities run by more than one city, largest first.",
@@ -128,9 +130,10 @@ _ex("twin-interests", "What twins say they want to learn",
     """
 SELECT ?id ?city ?n ?interests (GROUP_CONCAT(DISTINCT ?c; separator="; ") AS ?concepts) WHERE {
   ?twin a pl:TwinCity ; dcterms:identifier ?id ; pl:twinCity/schema:name ?city ; pl:cohort/pl:cohortNumber ?n .
-  OPTIONAL { ?twin pl:statedInterests ?interests }
+  OPTIONAL { ?twin pl:statedInterests ?i }
   OPTIONAL { ?twin pl:interestedInDomain|pl:interestedInLever|pl:facesBarrier ?concept .
-             ?concept skos:notation ?c }
+             ?concept skos:notation ?cn }
+  BIND(COALESCE(?i, "") AS ?interests) BIND(COALESCE(?cn, "") AS ?c)
 }
 GROUP BY ?id ?city ?n ?interests
 ORDER BY ?n ?city
@@ -171,7 +174,7 @@ _ex("solutions-for-barrier", "Solution types that answer a barrier, and who impl
     "The path twin -faces-> barrier <-answers- solution <-implements- pilot, read from the "
     "vocabulary's skos:related links. Bind ?barrier to keep one barrier.",
     """
-SELECT ?barrierLabel ?solutionLabel ?pilot ?title WHERE {
+SELECT ?barrier ?barrierLabel ?solutionLabel ?pilot ?title WHERE {
   ?barrier a pl:Barrier ; skos:prefLabel ?barrierLabel .
   ?solution a pl:SolutionType ; skos:related ?barrier ; skos:prefLabel ?solutionLabel .
   OPTIONAL { ?pilot pl:implementsSolution ?solution ; dcterms:title ?title }
@@ -185,7 +188,8 @@ _ex("open-to-later-cohorts", "Pilot activities open to twins of later cohorts",
 SELECT ?id ?title ?from ?alsoOpenTo (GROUP_CONCAT(DISTINCT ?cityName; separator="; ") AS ?cities) WHERE {
   ?pilot pl:opensToCohort/pl:cohortNumber ?alsoOpenTo ; dcterms:identifier ?id ; dcterms:title ?title ;
          pl:cohort/pl:cohortNumber ?from .
-  OPTIONAL { ?pilot pl:runBy/schema:name ?cityName }
+  OPTIONAL { ?pilot pl:runBy/schema:name ?cn }
+  BIND(COALESCE(?cn, "") AS ?cityName)
 }
 GROUP BY ?id ?title ?from ?alsoOpenTo
 ORDER BY ?id
@@ -194,8 +198,9 @@ ORDER BY ?id
 _ex("largest-cities", "Cities by population",
     "Cities with a known population (from GeoNames), largest first, with their roles.",
     """
-SELECT ?name ?country ?population (EXISTS { ?c a pl:MissionCity } AS ?missionCity) WHERE {
+SELECT ?name ?country ?population ?missionCity WHERE {
   ?c a pl:City ; schema:name ?name ; schema:addressCountry ?country ; schema:population ?population .
+  BIND(EXISTS { ?c a pl:MissionCity } AS ?missionCity)
 }
 ORDER BY DESC(?population)
 LIMIT 25
@@ -272,24 +277,27 @@ GROUP BY ?cohort ORDER BY ?cohort
 
 CONCEPTS = PREFIXES + """
 SELECT ?c ?code ?label ?definition ?scheme
-       (GROUP_CONCAT(DISTINCT ?alt; separator="\\u001f") AS ?alts)
-       (GROUP_CONCAT(DISTINCT STR(?rel); separator=" ") AS ?related) WHERE {
+       (GROUP_CONCAT(DISTINCT ?altS; separator="\\t") AS ?alts)
+       (GROUP_CONCAT(DISTINCT ?relS; separator=" ") AS ?related) WHERE {
   ?c a skos:Concept ; skos:notation ?code ; skos:prefLabel ?label ; skos:inScheme ?scheme .
   OPTIONAL { ?c skos:definition ?definition }
   OPTIONAL { ?c skos:altLabel ?alt }
   OPTIONAL { ?c skos:related ?rel }
+  BIND(COALESCE(STR(?alt), "") AS ?altS)
+  BIND(COALESCE(STR(?rel), "") AS ?relS)
 }
 GROUP BY ?c ?code ?label ?definition ?scheme
 """
 
 CITIES = PREFIXES + """
 SELECT ?c ?id ?name ?country ?population ?lat ?lon ?mission ?ccc
-       (GROUP_CONCAT(DISTINCT ?alt; separator="\\u001f") AS ?alts) WHERE {
+       (GROUP_CONCAT(DISTINCT ?altS; separator="\\t") AS ?alts) WHERE {
   ?c a pl:City ; dcterms:identifier ?id ; schema:name ?name ; schema:addressCountry ?country .
   OPTIONAL { ?c schema:population ?population }
   OPTIONAL { ?c schema:latitude ?lat ; schema:longitude ?lon }
   OPTIONAL { ?c pl:cccFile ?ccc }
   OPTIONAL { ?c skos:altLabel ?alt }
+  BIND(COALESCE(STR(?alt), "") AS ?altS)
   BIND(EXISTS { ?c a pl:MissionCity } AS ?mission)
 }
 GROUP BY ?c ?id ?name ?country ?population ?lat ?lon ?mission ?ccc
@@ -297,8 +305,8 @@ GROUP BY ?c ?id ?name ?country ?population ?lat ?lon ?mission ?ccc
 
 PILOTS = PREFIXES + """
 SELECT ?p ?id ?cohort ?title ?acronym ?capacity ?summary ?lead
-       (GROUP_CONCAT(DISTINCT ?cityId; separator=" ") AS ?cities)
-       (GROUP_CONCAT(DISTINCT STR(?open); separator=" ") AS ?opens) WHERE {
+       (GROUP_CONCAT(DISTINCT ?cityS; separator=" ") AS ?cities)
+       (GROUP_CONCAT(DISTINCT ?openS; separator=" ") AS ?opens) WHERE {
   ?p a pl:PilotActivity ; dcterms:identifier ?id ; dcterms:title ?title ; pl:cohort/pl:cohortNumber ?cohort .
   OPTIONAL { ?p pl:acronym ?acronym }
   OPTIONAL { ?p pl:capacity ?capacity }
@@ -306,6 +314,8 @@ SELECT ?p ?id ?cohort ?title ?acronym ?capacity ?summary ?lead
   OPTIONAL { ?p pl:leadCity/dcterms:identifier ?lead }
   OPTIONAL { ?p pl:runBy/dcterms:identifier ?cityId }
   OPTIONAL { ?p pl:opensToCohort/pl:cohortNumber ?open }
+  BIND(COALESCE(STR(?cityId), "") AS ?cityS)
+  BIND(COALESCE(STR(?open), "") AS ?openS)
 }
 GROUP BY ?p ?id ?cohort ?title ?acronym ?capacity ?summary ?lead
 """

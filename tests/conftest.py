@@ -1,0 +1,81 @@
+"""Shared fixtures: the tiny hand-checkable dataset, paths to the real shared data."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+MINI = ROOT / "tests" / "fixtures" / "mini"
+SHARED = Path(os.environ.get("PEERLEARN_SHARED_DATA", ROOT.parent / "shared" / "data"))
+
+
+@pytest.fixture
+def mini_dir(tmp_path) -> Path:
+    """A writable copy of the mini dataset (5 cities, 3 pilots, 3 twins)."""
+    d = tmp_path / "mini"
+    shutil.copytree(MINI, d)
+    return d
+
+
+@pytest.fixture(scope="session")
+def mini_store():
+    """An in-memory Oxigraph store built from the mini dataset."""
+    from kg import build
+
+    return build([MINI], backend="oxigraph")
+
+
+@pytest.fixture(scope="session")
+def mini_catalog(mini_store):
+    from kg import catalog
+
+    return catalog(mini_store)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def oxigraph_server(tmp_path):
+    """A real standalone Oxigraph SPARQL server (PyPI `oxigraph`) on a loopback port."""
+    exe = Path(sys.executable).with_name("oxigraph")
+    if not exe.exists():
+        pytest.skip("the `oxigraph` server (pip package oxigraph) is not installed")
+    port = free_port()
+    proc = subprocess.Popen([str(exe), "serve", "--location", str(tmp_path / "oxdb"),
+                             "--bind", f"127.0.0.1:{port}", "--union-default-graph"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 20
+    while time.time() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                break
+        except OSError:
+            time.sleep(0.1)
+    else:
+        proc.kill()
+        pytest.fail("oxigraph server did not start")
+    yield base
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+def run_cli(*args: str, cwd: Path | None = None, env: dict | None = None,
+            stdin: str | None = None) -> subprocess.CompletedProcess:
+    """Run the real `peerlearn` console script."""
+    exe = Path(sys.executable).with_name("peerlearn")
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run([str(exe), *args], cwd=cwd, env=full_env, input=stdin,
+                          capture_output=True, text=True, timeout=600)

@@ -1,0 +1,104 @@
+"""Contract tests, written once and run against every store backend (LensKit/PyKEEN style):
+in-memory rdflib, Oxigraph in memory and on disk, and a real remote SPARQL server."""
+
+from __future__ import annotations
+
+import pytest
+from rdflib import Graph, Literal, URIRef
+
+from kg.build import load_sources, write_graphs
+from kg.catalog import catalog, summary
+from kg.errors import StoreError
+from kg.namespaces import DOM, GRAPHS
+from kg.queries import EXAMPLES
+from kg.store import RemoteStore, atomic_oxigraph_dir, open_store
+from tests.conftest import MINI
+
+BACKENDS = ["rdflib", "oxigraph-memory", "oxigraph-disk", "remote"]
+
+
+@pytest.fixture(params=BACKENDS)
+def store(request, tmp_path):
+    kind = request.param
+    if kind == "rdflib":
+        s = open_store("rdflib")
+    elif kind == "oxigraph-memory":
+        s = open_store("oxigraph")
+    elif kind == "oxigraph-disk":
+        s = open_store("oxigraph", path=tmp_path / "db")
+    else:
+        base = request.getfixturevalue("oxigraph_server")
+        s = RemoteStore(f"{base}/query", f"{base}/update")
+    write_graphs(s, load_sources([MINI]))
+    yield s
+    s.close()
+
+
+class TestStoreContract:
+    def test_counts(self, store):
+        s = summary(store)
+        assert (s["cities"], s["missionCities"], s["pilots"], s["twins"], s["narratives"]) == (5, 2, 3, 3, 5)
+
+    def test_bound_value_narrows_the_result(self, store):
+        q = EXAMPLES["pilots-by-domain"].text
+        every = store.query(q)
+        energy = store.query(q, {"domain": DOM.energy})
+        assert len(every) == 4
+        assert [str(r["title"]) for r in energy.records()] == ["Solar Neighbourhoods"]
+
+    def test_bound_literal_is_not_spliced(self, store):
+        q = "SELECT ?c ?name WHERE { ?c <https://schema.org/name> ?name }"
+        res = store.query(q, {"name": Literal('Northam" } UNION { ?c ?p ?o')})
+        assert len(res) == 0
+
+    def test_ask_and_construct(self, store):
+        assert store.query("ASK { ?p a <https://w3id.org/peerlearn/ontology#PilotActivity> }").boolean is True
+        g = store.query("CONSTRUCT { ?c a <https://w3id.org/peerlearn/ontology#City> } "
+                        "WHERE { ?c a <https://w3id.org/peerlearn/ontology#City> }").graph
+        assert len(g) == 5
+
+    def test_limit_truncates(self, store):
+        res = store.query("SELECT ?s WHERE { ?s ?p ?o }", limit=3)
+        assert len(res) == 3 and res.truncated
+
+    def test_syntax_error_is_a_store_error(self, store):
+        with pytest.raises(StoreError):
+            store.query("SELEC ?x WHERE {")
+
+    def test_replace_graph_replaces(self, store):
+        g = Graph()
+        g.add((URIRef("http://e/a"), URIRef("http://e/p"), Literal(1)))
+        store.replace_graph(GRAPHS.tags, g)
+        store.replace_graph(GRAPHS.tags, g)
+        res = store.query("SELECT ?o WHERE { <http://e/a> <http://e/p> ?o }")
+        assert len(res) == 1
+        assert GRAPHS.tags in store.graph_names()
+
+    def test_catalog_is_the_same_everywhere(self, store, mini_catalog):
+        assert catalog(store) == mini_catalog
+
+    def test_every_example_query_runs(self, store):
+        for ex in EXAMPLES.values():
+            store.query(ex.text)
+
+
+def test_atomic_build_keeps_old_store_on_failure(tmp_path):
+    target = tmp_path / "store"
+    with atomic_oxigraph_dir(target) as s:
+        write_graphs(s, load_sources([MINI]))
+    with pytest.raises(RuntimeError), atomic_oxigraph_dir(target) as s:
+        s.replace_graph(GRAPHS.dataset, Graph())
+        raise RuntimeError("crash mid-build")
+    s = open_store("oxigraph", path=target, read_only=True)
+    assert summary(s)["pilots"] == 3
+    assert [p.name for p in tmp_path.iterdir()] == ["store"]
+
+
+def test_unknown_backend():
+    with pytest.raises(StoreError, match="unknown store backend"):
+        open_store("mongodb")
+
+
+def test_read_only_store_missing_is_clear(tmp_path):
+    with pytest.raises(StoreError, match="run `peerlearn build` first"):
+        open_store("oxigraph", path=tmp_path / "none", read_only=True)
