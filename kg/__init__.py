@@ -3,7 +3,7 @@
 Imports rdflib and pyoxigraph, never ``recommender``.
 """
 
-from kg.build import bundled_dataset, build, load_sources, write_graphs
+from kg.build import build, bundled_dataset, load_sources, write_graphs
 from kg.catalog import catalog, summary
 from kg.errors import (
     AmbiguousNameError,

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from importlib import resources
 from pathlib import Path
 
 from rdflib import Graph
@@ -28,7 +27,7 @@ DATASET_GRAPH = GRAPHS.dataset
 
 def bundled_dataset() -> Path:
     """The folder of the bundled NZC dataset (package data of ``kg``)."""
-    return Path(str(resources.files("kg").joinpath("datasets", "nzc")))
+    return Path(__file__).resolve().parent / "datasets" / "nzc"
 
 
 def load_sources(sources: Sequence[str | os.PathLike]) -> Graph:

@@ -120,9 +120,11 @@ class Catalog:
         return self.city_name(t.city)
 
     def candidates_for(self, twin: Twin) -> list[PilotActivity]:
-        """Pilot activities a twin may join: its own cohort's, and earlier ones opened to it."""
+        """Pilot activities a twin may join: its own cohort's, and earlier ones opened to it;
+        never one its own city runs."""
         return [p for p in self.pilots.values()
-                if p.cohort == twin.cohort or twin.cohort in p.open_to_cohorts]
+                if (p.cohort == twin.cohort or twin.cohort in p.open_to_cohorts)
+                and twin.city not in p.cities]
 
     # -- name resolution: refuse to guess -------------------------------------------------
     def find_twin(self, name: str, cohort: int | None = None) -> Twin:

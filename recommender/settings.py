@@ -52,8 +52,10 @@ class ModelSettings:
 class MatchingSettings:
     weights: dict = _f({
         "barrier_fit": 1.0, "domain_fit": 1.0, "lever_fit": 0.6, "solution_fit": 0.6,
+        "shared_challenge": 1.0, "experience_fit": 0.8,
         "narrative_similarity": 0.8, "graph_proximity": 0.5, "context": 0.3,
-    }, "Weight of each signal in the two directional scores (0 switches a signal off).")
+    }, "Weight of each signal in the two directional scores (0 switches a signal off); "
+       "see `recommender/scoring.py` for what each signal measures.")
     capacity: int = _f(2, "Twins a pilot activity can receive when its data gives no capacity.")
     per_twin: int = _f(1, "Pilot activities assigned to each twin.")
     overload_penalty: float = _f(0.15, "Score cost per extra twin beyond the first at one pilot: "

@@ -1,0 +1,144 @@
+"""Machine-readable outputs of a run: per cohort, the assignment, each twin's shortlist and the
+learning topics of every assigned pair, as CSV, JSON and Markdown.
+
+Files are written into a temporary folder beside ``out_dir`` and swapped in at the end, so an
+interrupted run leaves the previous outputs intact; same inputs give byte-identical files.
+
+CSV columns:
+- ``assignment-cohort-N.csv``: twin_id, twin, pilot_id, pilot, score, twin_score, pilot_score, pinned
+- ``shortlists-cohort-N.csv``: twin_id, twin, rank, pilot_id, pilot, score, twin_score,
+  pilot_score, strongest_signals, evidence
+- ``topics-cohort-N.csv``: twin_id, pilot_id, module, direction, title, questions (" | "-joined),
+  evidence
+- ``loads-cohort-N.csv``: pilot_id, pilot, load, capacity
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from recommender.types import MODULE_LABELS, Assignment
+
+SIGNAL_WORDS = {
+    "barrier_fit": "addresses the twin's barriers", "domain_fit": "works in the twin's domains",
+    "lever_fit": "uses the twin's levers", "solution_fit": "has solutions for the twin",
+    "shared_challenge": "twin shares the pilot's challenges", "experience_fit": "twin brings experience",
+    "narrative_similarity": "similar narratives", "graph_proximity": "close in the knowledge graph",
+    "context": "similar setting",
+}
+
+
+def cohort_tables(matcher, a: Assignment, shortlist: int) -> dict[str, list[dict]]:
+    """The tables of one cohort as lists of row dicts (shared by CSV, JSON, Markdown, HTML)."""
+    cat = matcher.catalog
+    pname = lambda p: cat.pilots[p].acronym or cat.pilots[p].title  # noqa: E731
+    assignment = [{"twin_id": p.twin, "twin": cat.twin_name(p.twin), "pilot_id": p.pilot,
+                   "pilot": pname(p.pilot), "score": round(p.score, 4), "twin_score": round(p.twin_score, 4),
+                   "pilot_score": round(p.pilot_score, 4), "pinned": p.pinned} for p in a.pairs]
+    shortlists, topics = [], []
+    for twin in matcher.cohort_twins(a.cohort):
+        for rank, s in enumerate(matcher.rank_pilots(twin.id, limit=shortlist), start=1):
+            shortlists.append({
+                "twin_id": twin.id, "twin": cat.twin_name(twin.id), "rank": rank, "pilot_id": s.pilot,
+                "pilot": pname(s.pilot), "score": round(s.score, 4), "twin_score": round(s.twin_score, 4),
+                "pilot_score": round(s.pilot_score, 4),
+                "strongest_signals": "; ".join(f"{SIGNAL_WORDS.get(k, k)} ({v:.2f})"
+                                               for _, k, v in s.strongest(3)),
+                "evidence": "; ".join(e.words for e in s.evidence[:2])})
+    for p in a.pairs:
+        for t in matcher.topics(p.twin, p.pilot):
+            topics.append({"twin_id": p.twin, "pilot_id": p.pilot, "module": MODULE_LABELS[t.module],
+                           "direction": t.direction, "title": t.title, "questions": " | ".join(t.questions),
+                           "evidence": t.evidence.words})
+    loads = [{"pilot_id": pid, "pilot": pname(pid), "load": a.loads.get(pid, 0), "capacity": cap}
+             for pid, cap in a.capacities.items()]
+    return {"assignment": assignment, "shortlists": shortlists, "topics": topics, "loads": loads}
+
+
+def _csv(rows: list[dict]) -> str:
+    if not rows:
+        return ""
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
+    w.writeheader()
+    w.writerows(rows)
+    return buf.getvalue()
+
+
+def _markdown(matcher, a: Assignment, tables) -> str:
+    lines = [f"# Cohort {a.cohort}: assignment", "",
+             f"Objective {a.objective:.3f}; optimal for its objective. {' '.join(a.notes[1:])}".strip(), "",
+             "| Twin | Pilot activity | Score | Twin learns | Pilot learns |", "|---|---|---|---|---|"]
+    for r in tables["assignment"]:
+        lines.append(f"| {r['twin']} | {r['pilot']} ({r['pilot_id']}) | {r['score']:.2f} | "
+                     f"{r['twin_score']:.2f} | {r['pilot_score']:.2f} |")
+    if a.unassigned:
+        lines += ["", "Unassigned: " + ", ".join(a.unassigned)]
+    lines += ["", "## Learning topics", ""]
+    current = None
+    for t in tables["topics"]:
+        key = (t["twin_id"], t["pilot_id"])
+        if key != current:
+            current = key
+            lines += ["", f"### {matcher.catalog.twin_name(t['twin_id'])} and {t['pilot_id']}", ""]
+        arrow = "pilot → twin" if t["direction"] == "twin_from_pilot" else "twin → pilot"
+        lines.append(f"- **{t['module']}** ({arrow}): {t['title']}. Evidence: {t['evidence']}.")
+        for q in t["questions"].split(" | "):
+            lines.append(f"  - {q}")
+    return "\n".join(lines) + "\n"
+
+
+def render_outputs(matcher, assignments: dict[int, Assignment], settings) -> dict[str, str]:
+    """File name -> content, for every output of a run."""
+    files: dict[str, str] = {}
+    for cohort, a in sorted(assignments.items()):
+        tables = cohort_tables(matcher, a, settings.matching.shortlist)
+        for name, rows in tables.items():
+            files[f"{name}-cohort-{cohort}.csv"] = _csv(rows)
+        files[f"cohort-{cohort}.json"] = json.dumps({
+            "cohort": cohort, "objective": a.objective, "optimal": a.optimal, "notes": list(a.notes),
+            "unassigned": list(a.unassigned), "pin_costs": a.pin_costs, **tables,
+        }, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+        files[f"cohort-{cohort}.md"] = _markdown(matcher, a, tables)
+    return files
+
+
+def write_atomically(files: dict[str, str | bytes], out_dir: Path) -> list[Path]:
+    """Write ``files`` into ``out_dir`` as one swap: all or nothing."""
+    out_dir = Path(out_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    try:
+        for name, content in sorted(files.items()):
+            p = tmp / name
+            p.parent.mkdir(parents=True, exist_ok=True)
+            if isinstance(content, bytes):
+                p.write_bytes(content)
+            else:
+                p.write_text(content, encoding="utf-8")
+        old = out_dir.with_name(f".{out_dir.name}.old")
+        shutil.rmtree(old, ignore_errors=True)
+        if out_dir.exists():
+            os.replace(out_dir, old)
+        os.replace(tmp, out_dir)
+        shutil.rmtree(old, ignore_errors=True)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return [out_dir / n for n in sorted(files)]
+
+
+def write_outputs(matcher, assignments, out_dir: Path, settings) -> list[Path]:
+    files = render_outputs(matcher, assignments, settings)
+    try:
+        from recommender.reports import render_reports
+    except ImportError:
+        render_reports = None
+    if render_reports is not None:
+        files.update(render_reports(matcher, assignments, settings))
+    return write_atomically(files, out_dir)
