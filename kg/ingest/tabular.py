@@ -59,6 +59,7 @@ COLUMNS: dict[str, dict[str, tuple[bool, str]]] = {
     },
 }
 
+SINGULAR = {"cities": "city", "pilots": "pilot", "twins": "twin", "narratives": "narrative"}
 SCHEME_NS = {"domain": DOM, "lever": LEV, "barrier": BAR, "solution": SOL}
 
 
@@ -222,7 +223,7 @@ def _check(data: TabularData, vocab: dict[str, set[str]]) -> None:
             rid = str(row.values.get("id", "")).strip()
             if rid in seen[table]:
                 first = seen[table][rid]
-                raise InputError(f"duplicate {table[:-1]} id {rid!r} (first at {first.path} row {first.line})",
+                raise InputError(f"duplicate {SINGULAR[table]} id {rid!r} (first at row {first.line})",
                                  path=row.path, row=row.line, field="id")
             seen[table][rid] = row
     # pilot and twin ids share one namespace with nothing else, but must not collide

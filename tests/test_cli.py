@@ -1,0 +1,134 @@
+"""The `peerlearn` console script end to end, as a user runs it (real subprocesses)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.conftest import MINI, SHARED, run_cli
+
+
+@pytest.fixture
+def built(tmp_path):
+    res = run_cli("build", str(MINI), cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    return tmp_path
+
+
+def test_help_lists_every_command():
+    res = run_cli("--help")
+    for name in ("build", "validate", "query", "recommend", "assign", "topics", "evaluate", "run", "settings"):
+        assert name in res.stdout
+
+
+def test_build_prints_counts(built):
+    res = run_cli("build", str(MINI), "--json", cwd=built)
+    counts = json.loads(res.stdout)
+    assert (counts["cities"], counts["pilots"], counts["twins"]) == (5, 3, 3)
+
+
+def test_bundled_dataset_counts_match_its_readme(tmp_path):
+    res = run_cli("build", "--json", cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    c = json.loads(res.stdout)
+    assert (c["pilots"], c["twins"], c["missionCities"]) == (65, 51, 110)
+    assert {k: v["pilots"] for k, v in c["by_cohort"].items()} == {"1": 25, "2": 17, "3": 23}
+    assert {k: v["twins"] for k, v in c["by_cohort"].items()} == {"1": 23, "2": 9, "3": 19}
+
+
+def test_query_formats(built):
+    q = "SELECT ?n WHERE { ?c <https://schema.org/name> ?n } ORDER BY ?n LIMIT 2"
+    csv_out = run_cli("query", q, "--format", "csv", cwd=built).stdout
+    assert csv_out.splitlines() == ["n", "Eastwick", "Northam"]
+    js = json.loads(run_cli("query", q, "--format", "json", cwd=built).stdout)
+    assert [b["n"]["value"] for b in js["results"]["bindings"]] == ["Eastwick", "Northam"]
+    tsv = run_cli("query", q, "--format", "tsv", cwd=built).stdout
+    assert tsv.splitlines()[0] == "?n" and tsv.splitlines()[1] == '"Eastwick"'
+    ttl = run_cli("query", "CONSTRUCT WHERE { ?c a <https://w3id.org/peerlearn/ontology#MissionCity> }",
+                  cwd=built).stdout
+    assert "MissionCity" in ttl
+    stdin = run_cli("query", "-", cwd=built, stdin="ASK { ?s ?p ?o }").stdout
+    assert stdin.strip() == "yes"
+
+
+def test_every_example_answers(built):
+    names = [line.split()[0] for line in run_cli("query", "--list-examples", cwd=built).stdout.splitlines()]
+    assert len(names) >= 10
+    for name in names:
+        res = run_cli("query", "--example", name, "--format", "csv", cwd=built)
+        assert res.returncode == 0, (name, res.stderr)
+
+
+@pytest.mark.parametrize("args, code, message", [
+    (["query", "SELEC nothing"], 4, "SPARQL syntax error"),
+    (["query", "--example", "pilots-by-domian"], 3, "did you mean pilots-by-domain"),
+    (["recommend", "Atlantis", "--no-model"], 3, "no twin named 'Atlantis'"),
+    (["recommend", "Westfrod", "--no-model"], 3, "close matches: T1-westford"),
+    (["assign", "--cohort", "7", "--no-model"], 3, "no twins in cohort 7"),
+])
+def test_user_errors_are_one_line_without_traceback(built, args, code, message):
+    res = run_cli(*args, cwd=built)
+    assert res.returncode == code
+    assert message in res.stderr
+    assert "Traceback" not in res.stderr and len(res.stderr.strip().splitlines()) == 1
+
+
+def test_bad_input_exits_2_and_keeps_the_old_store(built, tmp_path):
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "cities.csv").write_text("id,name,country\nx,X,XX\nx,Y,YY\n", encoding="utf-8")
+    res = run_cli("build", str(bad), cwd=built)
+    assert res.returncode == 2
+    assert "cities.csv, row 3, field id: duplicate city id 'x'" in res.stderr
+    again = run_cli("query", "--example", "multi-city-pilots", "--format", "csv", cwd=built)
+    assert "Solar Neighbourhoods" in again.stdout
+
+
+def test_validate_writes_nothing(tmp_path):
+    res = run_cli("validate", str(MINI), cwd=tmp_path)
+    assert res.returncode == 0 and "valid" in res.stdout
+    assert not (tmp_path / ".peerlearn").exists()
+
+
+def test_recommend_assign_topics_with_the_real_model(built):
+    rec = run_cli("recommend", "Westford", "--json", cwd=built)
+    assert rec.returncode == 0, rec.stderr
+    ranked = json.loads(rec.stdout)
+    assert ranked[0]["pilot"] == "P1"
+    assert 0 < ranked[0]["twin_signals"]["narrative_similarity"] <= 1
+    a = run_cli("assign", "--cohort", "1", "--json", cwd=built)
+    doc = json.loads(a.stdout)
+    assert doc["optimal"] and len(doc["pairs"]) == 3
+    t = run_cli("topics", "P1", "Westford", cwd=built)
+    assert "Getting started" in t.stdout and "evidence:" in t.stdout
+
+
+def test_pins_file(built, tmp_path):
+    pins = tmp_path / "pins.csv"
+    pins.write_text("action,twin,pilot\npin,Westford,P3\n", encoding="utf-8")
+    res = run_cli("assign", "--cohort", "1", "--pins", str(pins), "--no-model", "--json", cwd=built)
+    doc = json.loads(res.stdout)
+    assert {"twin": "T1-westford", "pilot": "P3"}.items() <= next(
+        p for p in doc["pairs"] if p["twin"] == "T1-westford").items()
+    assert doc["pin_costs"]["T1-westford->P3"] > 0
+
+
+def test_run_writes_outputs_and_rdf(built):
+    res = run_cli("run", str(MINI), "--out", "out", cwd=built)
+    assert res.returncode == 0, res.stderr
+    assert (built / "out" / "assignment-cohort-1.csv").exists()
+    recs = run_cli("query", "--example", "recommendations", "--format", "csv", cwd=built).stdout
+    assert "T1-westford" in recs
+    topics = run_cli("query", "--example", "learning-topics", "--format", "csv", cwd=built).stdout
+    assert len(topics.splitlines()) > 3
+
+
+@pytest.mark.skipif(not (SHARED / "pairings-dev.csv").exists(), reason="../shared/data/pairings-dev.csv not present")
+def test_evaluate_on_the_dev_pairings(tmp_path):
+    assert run_cli("build", cwd=tmp_path).returncode == 0
+    res = run_cli("evaluate", "--pairings", str(SHARED / "pairings-dev.csv"), "--no-model", "--json", cwd=tmp_path)
+    doc = json.loads(res.stdout)
+    assert doc["pairs"] == 22
+    rows = {r["model"]: r for r in doc["metrics"]}
+    assert rows["random"]["hit@5"] < rows["peerlearn (all signals)"]["hit@5"]
