@@ -1,0 +1,387 @@
+"""Self-contained HTML reports of a run: one page per cohort, per twin and per pilot activity.
+
+Every page opens from disk with no network: CSS is inline, charts are SVG drawn here in
+Python, there is no JavaScript. Same inputs give byte-identical pages (no timestamps, sorted
+iteration). ``render_reports`` returns relative file name -> content:
+
+- ``cohort-N.html``: the assignment with both directional scores, pilot loads against capacity,
+  a coverage heatmap of emission domains and barriers, the signals behind each score, a network
+  picture and the solver's notes;
+- ``twins/<twin id>.html``: ranked pilot activities with evidence in words, learning topics by
+  module and direction, the Replication Plan outline and an 18-month learning journey;
+- ``pilots/<pilot id>.html``: the twins a pilot activity receives and what it can learn from each.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup, escape
+
+from recommender.outputs import SIGNAL_WORDS, cohort_tables
+from recommender.types import (
+    MODULE_LABELS,
+    MODULES,
+    PILOT_FROM_TWIN,
+    TWIN_FROM_PILOT,
+    Assignment,
+    LearningTopic,
+)
+
+TEMPLATES = Path(__file__).parent / "templates"
+DIRECTION_WORDS = {TWIN_FROM_PILOT: "pilot → twin", PILOT_FROM_TWIN: "twin → pilot", "both": "both ways"}
+STATUS_WORDS = {"stated": "stated", "inferred": "inferred by a curator", "tagged": "tagged from text"}
+PROGRAMME_MONTHS = 18
+MODULE_MONTHS = {"getting-started": (1, 4), "co-creating": (5, 12), "capitalising": (13, 18)}
+MODULE_COLOURS = {"getting-started": "#e3f0fb", "co-creating": "#e6f4ea", "capitalising": "#fdf1dc"}
+
+# The programme's sessions: (month, module, format, title, purpose). Two trips to the pilot (Co-creating)
+# and one visit from the pilot (Capitalising); everything else online or as a workshop.
+SESSIONS = (
+    (1, "getting-started", "online meeting", "Kick-off: meet the pilot team",
+     "Introduce both teams, their settings and what each hopes to learn."),
+    (2, "getting-started", "online meeting", "Shared barriers and settings",
+     "Compare the barriers both face and how the two settings differ."),
+    (4, "getting-started", "workshop", "Choosing what to work on together",
+     "Agree the questions the pair will work on in Co-creating."),
+    (6, "co-creating", "site visit", "First visit to the pilot",
+     "See the pilot's work on site and meet its team and local partners."),
+    (8, "co-creating", "online meeting", "Adapting the pilot's solutions",
+     "Work through which parts of the pilot's solutions fit the twin city."),
+    (10, "co-creating", "workshop", "Co-creating a first local version",
+     "Sketch the smallest version the twin city could launch and learn from."),
+    (12, "co-creating", "site visit", "Second visit to the pilot",
+     "Test the twin's draft with the pilot's practitioners, on site."),
+    (14, "capitalising", "visit from the pilot", "The pilot visits the twin city",
+     "The pilot team sees the twin's setting and advises on replication."),
+    (16, "capitalising", "workshop", "Drafting the Replication Plan",
+     "Turn what was learnt into steps, owners, budget and indicators."),
+    (18, "capitalising", "online meeting", "Closing: scaling and next steps",
+     "Agree how the two keep learning from each other after the programme."),
+)
+FORMAT_SHAPES = {"online meeting": "circle", "workshop": "square", "site visit": "triangle",
+                 "visit from the pilot": "diamond"}
+
+
+def render_reports(matcher, assignments: dict[int, Assignment], settings) -> dict[str, str | bytes]:
+    """Relative file name -> HTML for every cohort, twin and pilot page of ``assignments``."""
+    env = _environment()
+    cat = matcher.catalog
+    shortlist = settings.matching.shortlist
+    files: dict[str, str | bytes] = {}
+    pilot_ids: set[str] = set()
+    received: dict[str, list[tuple[int, object]]] = defaultdict(list)
+    for cohort, a in sorted(assignments.items()):
+        pilot_ids |= set(a.capacities) | {p.pilot for p in a.pairs}
+        for p in a.pairs:
+            received[p.pilot].append((cohort, p))
+    pages = {"pilots": pilot_ids, "twins": {t.id for c in assignments for t in matcher.cohort_twins(c)}}
+    for cohort, a in sorted(assignments.items()):
+        ctx = _cohort_context(matcher, a, shortlist, pages)
+        files[f"cohort-{cohort}.html"] = env.get_template("cohort.html.j2").render(**ctx)
+        for twin in sorted(matcher.cohort_twins(cohort), key=lambda t: t.id):
+            ctx = _twin_context(matcher, a, twin, shortlist, pages)
+            files[f"twins/{slug(twin.id)}.html"] = env.get_template("twin.html.j2").render(**ctx)
+    for pid in sorted(pilot_ids):
+        if pid not in cat.pilots:
+            continue
+        ctx = _pilot_context(matcher, pid, received.get(pid, []), assignments, shortlist, pages)
+        files[f"pilots/{slug(pid)}.html"] = env.get_template("pilot.html.j2").render(**ctx)
+    return files
+
+
+def slug(item_id: str) -> str:
+    """A file-name-safe form of an id: ``slug("T1-westford") == "T1-westford"``."""
+    return re.sub(r"[^A-Za-z0-9._-]", "_", item_id) or "_"
+
+
+def _environment() -> Environment:
+    env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=select_autoescape(
+        enabled_extensions=("html", "j2", "html.j2"), default_for_string=True, default=True),
+        undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+    env.filters["f2"] = lambda v: f"{v:.2f}"
+    env.globals.update(MODULE_LABELS=MODULE_LABELS, DIRECTION_WORDS=DIRECTION_WORDS)
+    return env
+
+
+# ------------------------------------------------------------------------------- helpers
+
+def _pilot_name(cat, pid: str) -> str:
+    p = cat.pilots.get(pid)
+    return (p.acronym or p.title) if p else pid
+
+
+def _label(cat, iri: str) -> str:
+    return cat.concepts[iri].label if iri in cat.concepts else iri.rsplit("/", 1)[-1]
+
+
+def _links(cat, links) -> list[dict]:
+    return [{"label": _label(cat, lk.concept), "status": STATUS_WORDS.get(lk.status, lk.status)}
+            for lk in sorted(links, key=lambda lk: (_label(cat, lk.concept), lk.concept))]
+
+
+def _signals(parts: dict[str, float]) -> list[tuple[str, float]]:
+    order = {k: i for i, k in enumerate(SIGNAL_WORDS)}
+    return [(SIGNAL_WORDS.get(k, k), v) for k, v in sorted(parts.items(), key=lambda kv: (order.get(kv[0], 99), kv[0]))]
+
+
+def _short(text: str, n: int) -> str:
+    return text if len(text) <= n else text[: n - 1].rstrip() + "…"
+
+
+def _topic_groups(topics: list[LearningTopic]) -> list[dict]:
+    """Topics by module, then by direction (pilot → twin first)."""
+    out = []
+    for module in MODULES:
+        dirs = []
+        for direction in (TWIN_FROM_PILOT, PILOT_FROM_TWIN):
+            items = [t for t in topics if t.module == module and t.direction == direction]
+            dirs.append({"direction": direction, "words": DIRECTION_WORDS[direction], "topics": items})
+        out.append({"module": module, "label": MODULE_LABELS[module], "directions": dirs,
+                    "count": sum(len(d["topics"]) for d in dirs)})
+    return out
+
+
+# ------------------------------------------------------------------------------- cohort page
+
+def _cohort_context(matcher, a: Assignment, shortlist: int, pages) -> dict:
+    cat = matcher.catalog
+    tables = cohort_tables(matcher, a, shortlist)
+    rows = sorted(tables["assignment"], key=lambda r: (r["twin_id"], r["pilot_id"]))
+    scores = {(s.twin, s.pilot): s for s in matcher.score([(r["twin_id"], r["pilot_id"]) for r in rows])}
+    columns = [c for scheme in ("domain", "barrier") for c in cat.concepts_in(scheme)]
+    heat_rows, signal_charts = [], []
+    for r in rows:
+        twin, pilot = cat.twins[r["twin_id"]], cat.pilots[r["pilot_id"]]
+        t_links = {lk.concept for lk in twin.domains + twin.experience + twin.barriers}
+        p_links = {lk.concept for lk in pilot.domains + pilot.barriers}
+        cells = []
+        for c in columns:
+            state = ("both" if c.iri in t_links and c.iri in p_links else "pilot" if c.iri in p_links
+                     else "twin" if c.iri in t_links else "none")
+            cells.append({"state": state, "label": c.label})
+        heat_rows.append({**r, "cells": cells, "covered": sum(1 for x in cells if x["state"] == "both")})
+        s = scores[(r["twin_id"], r["pilot_id"])]
+        signal_charts.append({**r, "svg": signal_svg(_signals(s.twin_parts), _signals(s.pilot_parts)),
+                              "strongest": [(DIRECTION_WORDS.get(d, d), SIGNAL_WORDS.get(k, k), v)
+                                            for d, k, v in s.strongest(3)]})
+    loads = [{**r, "svg": load_svg(r["load"], r["capacity"])}
+             for r in sorted(tables["loads"], key=lambda r: r["pilot_id"])]
+    twins = sorted(matcher.cohort_twins(a.cohort), key=lambda t: t.id)
+    net = network_svg([(p, _pilot_name(cat, p)) for p in sorted(a.capacities)],
+                      [(t.id, cat.twin_name(t.id)) for t in twins],
+                      [(r["pilot_id"], r["twin_id"], r["score"]) for r in rows])
+    pin_costs = [(k, v) for k, v in sorted(a.pin_costs.items())]
+    unassigned = [{"id": t, "name": cat.twin_name(t) if t in cat.twins else t} for t in sorted(a.unassigned)]
+    return {"title": f"Cohort {a.cohort}: peer-learning assignment", "root": "", "a": a, "rows": rows,
+            "loads": loads, "columns": columns, "heat_rows": heat_rows, "signal_charts": signal_charts,
+            "network": net, "pin_costs": pin_costs, "unassigned": unassigned, "pages": pages,
+            "twins": [{"id": t.id, "name": cat.twin_name(t.id)} for t in twins], "slug": slug,
+            "pilots": [{"id": p, "name": _pilot_name(cat, p)} for p in sorted(a.capacities)]}
+
+
+# ------------------------------------------------------------------------------- twin page
+
+@dataclass(frozen=True)
+class _Pairing:
+    pilot: str
+    name: str
+    assigned: bool
+    scores: tuple[float, float, float]
+    groups: list
+    topics: list
+    plan: object
+    journey: list
+    timeline: Markup
+
+
+def _twin_context(matcher, a: Assignment, twin, shortlist: int, pages) -> dict:
+    cat = matcher.catalog
+    city = cat.cities.get(twin.city)
+    profile = [("Domains it wants to work on", _links(cat, twin.domains)),
+               ("Levers it wants to use", _links(cat, twin.levers)),
+               ("Barriers it faces", _links(cat, twin.barriers)),
+               ("Domains it brings experience in", _links(cat, twin.experience))]
+    has_data = bool(twin.interests or twin.narrative or any(v for _, v in profile))
+    assigned = sorted((p for p in a.pairs if p.twin == twin.id), key=lambda p: p.pilot)
+    ranked = matcher.rank_pilots(twin.id, limit=shortlist)
+    assigned_ids = {p.pilot for p in assigned}
+    ranking = [{"rank": i, "id": s.pilot, "name": _pilot_name(cat, s.pilot), "score": s.score,
+                "twin_score": s.twin_score, "pilot_score": s.pilot_score, "assigned": s.pilot in assigned_ids,
+                "title": cat.pilots[s.pilot].title,
+                "strongest": [(DIRECTION_WORDS.get(d, d), SIGNAL_WORDS.get(k, k), v) for d, k, v in s.strongest(3)],
+                "evidence": [(DIRECTION_WORDS.get(e.direction, e.direction), e.words) for e in s.evidence]}
+               for i, s in enumerate(ranked, start=1)]
+    targets = [(p.pilot, True, (p.score, p.twin_score, p.pilot_score)) for p in assigned]
+    if not targets and ranked:      # unassigned: show the best candidate as a suggestion
+        s = ranked[0]
+        targets = [(s.pilot, False, (s.score, s.twin_score, s.pilot_score))]
+    pairings = []
+    for pid, is_assigned, sc in targets:
+        topics = matcher.topics(twin.id, pid)
+        journey = learning_journey(topics)
+        pairings.append(_Pairing(pid, _pilot_name(cat, pid), is_assigned, sc, _topic_groups(topics), topics,
+                                 matcher.plan(twin.id, pid), journey, journey_svg(journey)))
+    return {"title": f"{cat.twin_name(twin.id)}: peer-learning report", "root": "../", "twin": twin,
+            "name": cat.twin_name(twin.id), "city": city, "profile": profile, "has_data": has_data,
+            "ranking": ranking, "pairings": pairings, "cohort": a.cohort, "pages": pages, "slug": slug,
+            "unassigned": twin.id in a.unassigned}
+
+
+def learning_journey(topics: list[LearningTopic]) -> list[dict]:
+    """The pair's sessions over the 18-month programme, each with its topics and who brings what.
+
+    A module's topics go to its sessions in turn (topics keep their given order), so the result
+    depends only on ``topics``. A session gets a topic when its module has one; a topic whose
+    direction is pilot → twin is brought by the pilot, twin → pilot by the twin.
+    """
+    by_module: dict[str, list[dict]] = {m: [] for m in MODULES}
+    for month, module, fmt, title, purpose in SESSIONS:
+        by_module[module].append({"month": month, "module": module, "module_label": MODULE_LABELS[module],
+                                  "format": fmt, "shape": FORMAT_SHAPES[fmt], "title": title,
+                                  "purpose": purpose, "topics": []})
+    for module, sessions in by_module.items():
+        mine = [t for t in topics if t.module == module]
+        for i, t in enumerate(mine):
+            brings = "pilot" if t.direction == TWIN_FROM_PILOT else "twin"
+            sessions[i % len(sessions)]["topics"].append(
+                {"title": t.title, "brings": brings, "direction": DIRECTION_WORDS[t.direction]})
+    return sorted((s for m in MODULES for s in by_module[m]), key=lambda s: s["month"])
+
+
+# ------------------------------------------------------------------------------- pilot page
+
+def _pilot_context(matcher, pid: str, received, assignments, shortlist: int, pages) -> dict:
+    cat = matcher.catalog
+    pilot = cat.pilots[pid]
+    twins = []
+    for cohort, p in sorted(received, key=lambda cp: (cp[0], cp[1].twin)):
+        topics = [t for t in matcher.topics(p.twin, pid) if t.direction == PILOT_FROM_TWIN]
+        twins.append({"id": p.twin, "name": cat.twin_name(p.twin), "cohort": cohort, "score": p.score,
+                      "twin_score": p.twin_score, "pilot_score": p.pilot_score, "pinned": p.pinned,
+                      "topics": topics})
+    cohorts = sorted(assignments)
+    caps = [(c, assignments[c].loads.get(pid, 0), assignments[c].capacities[pid])
+            for c in cohorts if pid in assignments[c].capacities]
+    profile = [("Domains", _links(cat, pilot.domains)), ("Levers", _links(cat, pilot.levers)),
+               ("Barriers it addresses", _links(cat, pilot.barriers)), ("Solutions", _links(cat, pilot.solutions))]
+    candidates = [{"id": s.twin, "name": cat.twin_name(s.twin), "score": s.score,
+                   "pilot_score": s.pilot_score, "assigned": any(s.twin == t["id"] for t in twins)}
+                  for s in matcher.rank_twins(pid, limit=shortlist)]
+    return {"title": f"{_pilot_name(cat, pid)}: pilot activity report", "root": "../", "pilot": pilot,
+            "name": _pilot_name(cat, pid), "cities": [cat.city_name(c) for c in sorted(pilot.cities)],
+            "lead": cat.city_name(pilot.lead_city) if pilot.lead_city else "", "twins": twins,
+            "caps": caps, "profile": profile, "candidates": candidates, "pages": pages, "slug": slug,
+            "has_data": bool(pilot.summary or pilot.narrative or any(v for _, v in profile))}
+
+
+# ------------------------------------------------------------------------------- SVG charts
+
+def _svg(width: int, height: int, body: list[str], label: str) -> Markup:
+    head = (f'<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-label="{escape(label)}" '
+            f'viewBox="0 0 {width} {height}" width="{width}" height="{height}" class="chart">')
+    return Markup(head + f"<title>{escape(label)}</title>" + "".join(body) + "</svg>")
+
+
+def load_svg(load: int, capacity: int) -> Markup:
+    """One box per place: filled for each twin received, red when over capacity."""
+    slots = max(load, capacity, 1)
+    w, body = 18, []
+    for i in range(slots):
+        over = i >= capacity
+        fill = "#c0392b" if over and i < load else "#2a7ab0" if i < load else "#ffffff"
+        stroke = "#c0392b" if over else "#2a7ab0"
+        body.append(f'<rect x="{1 + i * (w + 4)}" y="1" width="{w}" height="{w}" rx="3" '
+                    f'fill="{fill}" stroke="{stroke}" stroke-width="1.5"/>')
+    return _svg(slots * (w + 4) + 2, w + 2, body, f"{load} of {capacity} places taken")
+
+
+def signal_svg(twin_parts: list[tuple[str, float]], pilot_parts: list[tuple[str, float]]) -> Markup:
+    """Horizontal bars of each signal, twin side and pilot side, values in [0, 1]."""
+    label_w, bar_w, row_h = 230, 150, 18
+    names = list(dict.fromkeys([n for n, _ in twin_parts] + [n for n, _ in pilot_parts]))
+    tp, pp = dict(twin_parts), dict(pilot_parts)
+    height = 22 + row_h * max(len(names), 1)
+    body = [f'<text x="{label_w}" y="13" class="h">twin learns</text>',
+            f'<text x="{label_w + bar_w + 40}" y="13" class="h">pilot learns</text>']
+    if not names:
+        body.append('<text x="0" y="36" class="muted">no signals</text>')
+    for i, n in enumerate(names):
+        y = 22 + i * row_h
+        body.append(f'<text x="{label_w - 6}" y="{y + 12}" text-anchor="end">{escape(_short(n, 34))}</text>')
+        for j, parts in enumerate((tp, pp)):
+            x = label_w + j * (bar_w + 40)
+            body.append(f'<rect x="{x}" y="{y + 3}" width="{bar_w}" height="11" fill="#eef1f4"/>')
+            if n in parts:
+                v = max(0.0, min(1.0, parts[n]))
+                colour = "#2a7ab0" if j == 0 else "#2e8b57"
+                body.append(f'<rect x="{x}" y="{y + 3}" width="{v * bar_w:.1f}" height="11" fill="{colour}"/>'
+                            f'<text x="{x + bar_w + 4}" y="{y + 12}">{v:.2f}</text>')
+            else:
+                body.append(f'<text x="{x + 4}" y="{y + 12}" class="muted">n/a</text>')
+    return _svg(label_w + 2 * bar_w + 80, height, body, "signals behind the two scores")
+
+
+def network_svg(pilots: list[tuple[str, str]], twins: list[tuple[str, str]],
+                edges: list[tuple[str, str, float]]) -> Markup:
+    """Pilots on the left, twins on the right, one line per assignment, width ~ score."""
+    row_h, width, lx, rx = 30, 760, 250, 510
+    height = 20 + row_h * max(len(pilots), len(twins), 1)
+
+    def ys(items):
+        top = 20 + (height - 20 - row_h * len(items)) / 2
+        return {k: top + row_h * i + row_h / 2 for i, (k, _) in enumerate(items)}
+
+    py, ty = ys(pilots), ys(twins)
+    linked = {t for _, t, _ in edges} | {p for p, _, _ in edges}
+    body = [f'<text x="{lx}" y="13" text-anchor="end" class="h">pilot activities</text>',
+            f'<text x="{rx}" y="13" class="h">twins</text>']
+    for p, t, s in sorted(edges):
+        if p in py and t in ty:
+            body.append(f'<line x1="{lx + 8}" y1="{py[p]:.1f}" x2="{rx - 8}" y2="{ty[t]:.1f}" '
+                        f'stroke="#2a7ab0" stroke-opacity="0.75" stroke-width="{1 + 9 * max(s, 0):.1f}">'
+                        f'<title>{escape(p)} – {escape(t)}: {s:.2f}</title></line>')
+    for k, name in pilots:
+        fill = "#2a7ab0" if k in linked else "#b8c2cc"
+        body.append(f'<circle cx="{lx + 8}" cy="{py[k]:.1f}" r="6" fill="{fill}"/>'
+                    f'<text x="{lx - 4}" y="{py[k] + 4:.1f}" text-anchor="end">'
+                    f'<title>{escape(name)}</title>{escape(_short(f"{k} {name}", 36))}</text>')
+    for k, name in twins:
+        fill = "#2e8b57" if k in linked else "#b8c2cc"
+        body.append(f'<circle cx="{rx - 8}" cy="{ty[k]:.1f}" r="6" fill="{fill}"/>'
+                    f'<text x="{rx + 4}" y="{ty[k] + 4:.1f}"><title>{escape(name)}</title>'
+                    f'{escape(_short(name, 36))}</text>')
+    return _svg(width, int(height), body, "network of assignments: pilots left, twins right")
+
+
+def journey_svg(sessions: list[dict]) -> Markup:
+    """An 18-month timeline with the three modules as bands and one mark per session."""
+    left, mw, top = 10, 40, 24
+    width = left * 2 + mw * PROGRAMME_MONTHS
+    body = []
+    for module, (a, b) in MODULE_MONTHS.items():
+        x = left + (a - 1) * mw
+        body.append(f'<rect x="{x}" y="{top}" width="{(b - a + 1) * mw}" height="44" '
+                    f'fill="{MODULE_COLOURS[module]}"/>'
+                    f'<text x="{x + 4}" y="{top - 8}" class="h">{escape(MODULE_LABELS[module])}</text>')
+    for m in range(1, PROGRAMME_MONTHS + 1):
+        x = left + (m - 1) * mw + mw / 2
+        body.append(f'<text x="{x:.0f}" y="{top + 62}" text-anchor="middle" class="muted">{m}</text>')
+    for s in sessions:
+        cx, cy = left + (s["month"] - 1) * mw + mw / 2, top + 22
+        shape = s["shape"]
+        style = 'fill="#1f5f8b"' if s["topics"] else 'fill="#ffffff" stroke="#1f5f8b" stroke-width="2"'
+        if shape == "circle":
+            mark = f'<circle cx="{cx:.0f}" cy="{cy}" r="9" {style}/>'
+        elif shape == "square":
+            mark = f'<rect x="{cx - 9:.0f}" y="{cy - 9}" width="18" height="18" {style}/>'
+        elif shape == "triangle":
+            mark = f'<polygon points="{cx:.0f},{cy - 11} {cx + 11:.0f},{cy + 9} {cx - 11:.0f},{cy + 9}" {style}/>'
+        else:
+            mark = f'<polygon points="{cx:.0f},{cy - 11} {cx + 11:.0f},{cy} {cx:.0f},{cy + 11} {cx - 11:.0f},{cy}" {style}/>'
+        body.append(f'<g><title>month {s["month"]}: {escape(s["format"])}, {escape(s["title"])}</title>{mark}</g>')
+    return _svg(width, top + 70, body, "learning journey over 18 months")
