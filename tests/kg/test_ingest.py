@@ -65,7 +65,8 @@ class TestGoodInput:
 
 
 def _edit_csv(path, fn):
-    rows = list(csv.reader(open(path, newline="", encoding="utf-8")))
+    with open(path, newline="", encoding="utf-8") as f:
+        rows = list(csv.reader(f))
     rows = fn(rows)
     with open(path, "w", newline="", encoding="utf-8") as f:
         csv.writer(f).writerows(rows)
