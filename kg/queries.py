@@ -245,12 +245,13 @@ LIMIT 200
 _ex("emissions-by-sector", "Emissions by sector from Climate City Contract inventories",
     "Sector emissions extracted from the A-1 inventory tables of ingested Climate City Contracts.",
     """
-SELECT ?city ?sector ?domain ?tonnes WHERE {
+SELECT ?city ?year ?sector ?domain ?tonnes WHERE {
   ?c schema:name ?city ; pl:emissions ?e .
   ?e pl:sectorLabel ?sector ; pl:tonnesCO2e ?tonnes .
   OPTIONAL { ?e pl:sector/skos:notation ?domain }
+  OPTIONAL { ?e dcterms:date ?year }
 }
-ORDER BY ?city DESC(?tonnes)
+ORDER BY ?city ?year DESC(?tonnes)
 """)
 
 

@@ -41,6 +41,12 @@ class Store(ABC):
     def replace_graph(self, name: URIRef, graph: Graph) -> None:
         """Replace the content of named graph ``name`` with ``graph``'s triples."""
 
+    def replace_graph_ntriples(self, name: URIRef, data: bytes) -> None:
+        """Replace named graph ``name`` with N-Triples ``data`` (fast path for big graphs)."""
+        g = Graph()
+        g.parse(data=data.decode("utf-8"), format="nt")
+        self.replace_graph(name, g)
+
     @abstractmethod
     def query(self, sparql: str, bindings: Mapping[str, Node] | None = None, *,
               limit: int | None = None) -> QueryResult:
@@ -126,6 +132,17 @@ class OxigraphStore(Store):
         """Bulk-load N-Triples into a named graph (fast path for large graphs)."""
         ox = self._ox
         self._store.bulk_load(data, format=ox.RdfFormat.N_TRIPLES, to_graph=ox.NamedNode(str(name)))
+
+    def replace_graph_ntriples(self, name: URIRef, data: bytes) -> None:
+        ox = self._ox
+        g = ox.NamedNode(str(name))
+        try:
+            self._store.remove_graph(g)
+        except (OSError, ValueError):
+            pass
+        self._store.load(data, format=ox.RdfFormat.N_TRIPLES, to_graph=g)
+        if self.path is not None:
+            self._store.flush()
 
     def query(self, sparql, bindings=None, *, limit=None):
         ox = self._ox

@@ -382,6 +382,132 @@ def cmd_evaluate(args) -> int:
     return 0
 
 
+def _writable_store(settings):
+    """The configured store opened for writing (commands that add to the knowledge graph)."""
+    from kg.store import open_store
+
+    st = settings.store
+    if st.backend == "oxigraph":
+        if not Path(st.path).exists():
+            raise PeerlearnError(f"{st.path}: no knowledge graph yet; run `peerlearn build` first")
+        return open_store("oxigraph", path=st.path)
+    if st.backend == "remote":
+        return open_store("remote", endpoint=st.endpoint, update_endpoint=st.update_endpoint or None)
+    raise PeerlearnError("the rdflib backend lives in memory for one command: use `peerlearn run --ccc` "
+                         "or the oxigraph backend to keep ingested contracts and tags")
+
+
+@command("ingest-ccc")
+def cmd_ingest_ccc(args) -> int:
+    """Add Climate City Contracts (Markdown) to the knowledge graph as narratives of their cities."""
+    from recommender.narratives import ingest_ccc
+
+    settings = _settings(args)
+    files = []
+    for f in args.files:
+        p = Path(f)
+        files.extend(sorted(p.glob("*.md")) if p.is_dir() else [p])
+    store = _writable_store(settings)
+    try:
+        n = ingest_ccc(store, files, skip_unmatched=args.skip_unmatched, say=out)
+    finally:
+        store.close()
+    out(f"ingested {n} Climate City Contract(s); run `peerlearn tag` and `peerlearn index` to use them")
+    return 0
+
+
+@command("tag")
+def cmd_tag(args) -> int:
+    """Tag narratives with concepts (zero-shot), or measure the tagger against stated links."""
+    from recommender.pipeline import make_encoder
+    from recommender.tagging import ConceptTagger, evaluate_tagging, keyword_tags, sentences
+
+    settings = _settings(args)
+    threshold = args.threshold if args.threshold is not None else settings.matching.tag_threshold
+    encoder = make_encoder(settings)
+    if args.text is not None or args.evaluate:
+        store = open_configured_store(settings)
+        try:
+            from kg.catalog import catalog
+
+            cat = catalog(store)
+        finally:
+            store.close()
+        tagger = ConceptTagger.from_catalog(cat, encoder, threshold=threshold)
+        if args.evaluate:
+            rows = evaluate_tagging(cat, tagger)
+            if args.json:
+                out(json.dumps([{"method": n, "scheme": r.scheme, "precision": round(r.precision, 3),
+                                 "recall": round(r.recall, 3), "f1": round(r.f1, 3), "items": r.support}
+                                for n, r in rows], indent=2))
+                return 0
+            out(f"{'method':10} {'scheme':8} {'items':>5} {'P':>6} {'R':>6} {'F1':>6}")
+            for n, r in rows:
+                out(f"{n:10} {r.scheme:8} {r.support:>5} {r.precision:>6.3f} {r.recall:>6.3f} {r.f1:>6.3f}")
+            return 0
+        passages = sentences(args.text) or [args.text]
+        tags = keyword_tags(cat.concepts.values(), args.text) if args.keywords else tagger.tag(passages)
+        if args.json:
+            out(json.dumps([{"concept": t.concept, "label": cat.concepts[t.concept].label, "scheme": t.scheme,
+                             "score": round(t.score, 4), "passage": t.passage} for t in tags], indent=2))
+            return 0
+        for t in tags:
+            out(f"{t.scheme:8} {cat.concepts[t.concept].label:48} {t.score:.3f}  \"{t.passage}\"")
+        if not tags:
+            out("no concept reaches the threshold")
+        return 0
+    from recommender.narratives import tag_store
+
+    store = _writable_store(settings)
+    try:
+        tag_store(store, encoder, threshold=threshold, say=out)
+    finally:
+        store.close()
+    return 0
+
+
+@command("index")
+def cmd_index(args) -> int:
+    """(Re)build the semantic search index of pilots, twins, cities and passages."""
+    from recommender.pipeline import make_encoder
+    from recommender.search import build_indexes
+
+    settings = _settings(args)
+    store = open_configured_store(settings)
+    try:
+        counts = build_indexes(store, make_encoder(settings), Path(settings.data.workdir) / "index",
+                               progress=sys.stderr.isatty())
+    finally:
+        store.close()
+    plural = {"city": "cities", "passage": "passages", "pilot": "pilot activities", "twin": "twins"}
+    out("indexed: " + ", ".join(f"{n} {plural[k] if n != 1 else k}" for k, n in counts.items()))
+    return 0
+
+
+@command("search")
+def cmd_search(args) -> int:
+    """Nearest pilot activities, twins, cities and passages to a text."""
+    from recommender.pipeline import make_encoder
+    from recommender.search import KINDS, search
+
+    settings = _settings(args)
+    kinds = tuple(args.kind) if args.kind else KINDS
+    store = open_configured_store(settings)
+    try:
+        hits = search(store, make_encoder(settings), Path(settings.data.workdir) / "index", args.text,
+                      kinds=kinds, k=args.k)
+    finally:
+        store.close()
+    if args.json:
+        out(json.dumps([h.__dict__ for h in hits], indent=2, ensure_ascii=False))
+        return 0
+    for h in hits:
+        out(f"{h.score:.3f}  {h.kind:8} {h.label}  [{h.source}]")
+        if h.kind == "passage":
+            out(f"         {h.text[:200]}")
+    return 0
+
+
 # ------------------------------------------------------------------------ parser
 
 def build_parser() -> argparse.ArgumentParser:
@@ -456,6 +582,28 @@ def build_parser() -> argparse.ArgumentParser:
                     help="CSV of known pairings (columns twin_city, twin_cohort, pilot_id)")
     ev.add_argument("--json", action="store_true")
     model_flags(ev)
+
+    ic = sub.add_parser("ingest-ccc", help=cmd_ingest_ccc.__doc__, description=cmd_ingest_ccc.__doc__)
+    ic.add_argument("files", nargs="+", metavar="FILE", help="CCC Markdown files or folders of them")
+    ic.add_argument("--skip-unmatched", action="store_true",
+                    help="report files that match no city and go on (default: error, nothing written)")
+
+    tg = sub.add_parser("tag", help=cmd_tag.__doc__, description=cmd_tag.__doc__)
+    tg.add_argument("--text", help="tag this text and print the concepts (writes nothing)")
+    tg.add_argument("--keywords", action="store_true", help="with --text: use the keyword baseline")
+    tg.add_argument("--evaluate", action="store_true",
+                    help="precision/recall/F1 per scheme on pilots' stated links, tagger vs keywords")
+    tg.add_argument("--threshold", type=float, help="minimum score (default: matching.tag_threshold)")
+    tg.add_argument("--json", action="store_true")
+
+    sub.add_parser("index", help=cmd_index.__doc__, description=cmd_index.__doc__)
+
+    se = sub.add_parser("search", help=cmd_search.__doc__, description=cmd_search.__doc__)
+    se.add_argument("text", help="what to look for")
+    se.add_argument("--kind", action="append", choices=["pilot", "twin", "city", "passage"],
+                    help="only this kind (repeatable; default: all)")
+    se.add_argument("-k", type=int, default=5, help="results per kind (default 5)")
+    se.add_argument("--json", action="store_true")
 
     for register in EXTRA_PARSERS:
         register(sub)

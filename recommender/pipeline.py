@@ -193,12 +193,14 @@ def run_main_job(settings, *, out_dir: Path, sources: list[str], ccc: str | None
     s = summary(store)
     say(f"knowledge graph: {s['cities']} cities ({s['missionCities']} Mission Cities), "
         f"{s['pilots']} pilot activities, {s['twins']} twins, {s['triples']} triples")
-    if ccc is not None:
-        from recommender.narratives import ingest_ccc_dir
+    from recommender.narratives import ingest_ccc_dir, tag_store
 
-        n = ingest_ccc_dir(store, ccc or settings.data.ccc_dir, say=say)
+    if ccc is not None:
+        n = ingest_ccc_dir(store, ccc or settings.data.ccc_dir, say=lambda s: None)
         say(f"climate city contracts: {n} documents ingested")
-    matcher = Matcher.from_store(store, settings)
+    encoder = make_encoder(settings)
+    tag_store(store, encoder, threshold=settings.matching.tag_threshold, say=say)
+    matcher = Matcher.from_store(store, settings, encoder=encoder)
     cohorts = sorted({t.cohort for t in matcher.catalog.twins.values()})
     results = {}
     for cohort in cohorts:

@@ -1,0 +1,122 @@
+"""Narratives into evidence: Climate City Contracts into the knowledge graph, and concept
+tags (inferred links with their passages) from narratives and contracts.
+
+Tagging reads pilot and twin narratives sentence by sentence, and for twins whose city has an
+ingested contract, the contract's passages: A-3 (barriers and opportunities) for barriers,
+B-2 and C-1/C-2 (portfolio, governance, social innovation) for domains and levers.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from rdflib import RDF, XSD, Graph, Literal, URIRef
+
+from kg.catalog import catalog as read_catalog
+from kg.errors import InputError
+from kg.ingest.ccc_rdf import ccc_graph_name, ccc_ntriples, read_matched
+from kg.namespaces import GRAPHS, PL
+from kg.store import Store
+from recommender.tagging import ConceptTagger, Tag, sentences
+
+PROPERTY = {  # (role, scheme) -> direct property a tag qualifies
+    ("pilot", "domain"): PL.worksInDomain, ("pilot", "lever"): PL.usesLever,
+    ("pilot", "barrier"): PL.addressesBarrier,
+    ("twin", "domain"): PL.interestedInDomain, ("twin", "lever"): PL.interestedInLever,
+    ("twin", "barrier"): PL.facesBarrier,
+}
+CCC_SECTIONS = {"barrier": {"A-3"}, "domain": {"B-2", "C-1", "C-2"}, "lever": {"B-2", "C-1", "C-2", "C-3"}}
+
+
+def ingest_ccc(store: Store, files: Sequence[str | os.PathLike], *, skip_unmatched: bool = False,
+               say: Callable[[str], None] = print) -> int:
+    """Read contracts, then write each matched city's graph. Nothing is written if any file
+    fails to read (or, without ``skip_unmatched``, if any file matches no city)."""
+    cat = read_catalog(store)
+    if not files:
+        raise InputError("no Climate City Contract files given")
+    docs, unmatched = read_matched(files, cat, skip_unmatched=skip_unmatched)
+    for m in unmatched:
+        say(f"skipped {m.path}: {m.problem}")
+    for city, doc in docs:
+        store.replace_graph_ntriples(ccc_graph_name(city), ccc_ntriples(doc, city))
+        say(f"{Path(doc.path).name} -> {city.name}: {len(doc.passages)} passages, "
+            f"sections {' '.join(doc.sections)}, {len(doc.emissions)} emissions rows")
+    return len(docs)
+
+
+def ingest_ccc_dir(store: Store, directory: str | os.PathLike, *, say=print) -> int:
+    d = Path(directory)
+    if not d.is_dir():
+        raise InputError("no such folder of Climate City Contracts", path=d)
+    files = sorted(d.glob("*.md"))
+    return ingest_ccc(store, files, skip_unmatched=True, say=say)
+
+
+def ccc_passages(store: Store) -> dict[str, list[tuple[str, str, str]]]:
+    """City id -> [(passage IRI, section, text)] of ingested contracts, in document order."""
+    from kg.queries import PASSAGES
+
+    out: dict[str, list[tuple[str, str, str]]] = {}
+    for r in store.query(PASSAGES).records():
+        out.setdefault(str(r["owner"]), []).append((str(r["p"]), str(r["section"]), str(r["text"])))
+    return out
+
+
+def tag_graph(store: Store, tagger: ConceptTagger) -> tuple[Graph, int]:
+    """Tag every pilot and twin; return the tags graph and the number of links."""
+    cat = read_catalog(store)
+    passages = ccc_passages(store)
+    g = Graph()
+    jobs: list[tuple[str, str, str, list[str], list[URIRef | None], set[str] | None]] = []
+    for role, items in (("pilot", cat.pilots.values()), ("twin", cat.twins.values())):
+        for item in items:
+            sents = sentences(item.narrative)
+            if sents:
+                nodes = [URIRef(f"{item.iri}/narrative-sentence/{i}") for i in range(len(sents))]
+                jobs.append((role, item.iri, "narrative", sents, nodes, None))
+            if role == "twin" and item.city in passages:
+                for scheme, sections in CCC_SECTIONS.items():
+                    ps = [(iri, text) for iri, sec, text in passages[item.city] if sec in sections]
+                    if ps:
+                        jobs.append((role, item.iri, "ccc", [t for _, t in ps], [URIRef(i) for i, _ in ps],
+                                     {scheme}))
+    results = tagger.tag_many([j[3] for j in jobs])
+    count = 0
+    for (role, iri, source, texts, nodes, schemes), tags in zip(jobs, results):
+        for tag in tags:
+            if schemes is not None and tag.scheme not in schemes:
+                continue
+            count += _add_tag(g, URIRef(iri), role, source, tag, nodes[tag.passage_index], texts)
+    return g, count
+
+
+def _add_tag(g: Graph, subject: URIRef, role: str, source: str, tag: Tag, node: URIRef, texts) -> int:
+    prop = PROPERTY[(role, tag.scheme)]
+    code = tag.concept.rstrip("/").rsplit("/", 1)[-1]
+    link = URIRef(f"{subject}/tag/{source}/{tag.scheme}/{code}")
+    g.add((subject, PL.hasConceptLink, link))
+    g.add((link, RDF.type, PL.ConceptLink))
+    g.add((link, PL.concept, URIRef(tag.concept)))
+    g.add((link, PL.linkProperty, prop))
+    g.add((link, PL.status, PL.Tagged))
+    g.add((link, PL.score, Literal(round(min(1.0, max(0.0, tag.score)), 6), datatype=XSD.double)))
+    g.add((link, PL.evidence, node))
+    if source == "narrative":
+        g.add((node, RDF.type, PL.Passage))
+        g.add((node, PL.text, Literal(texts[tag.passage_index])))
+        g.add((node, PL.section, Literal("narrative")))
+        g.add((node, PL.position, Literal(tag.passage_index, datatype=XSD.integer)))
+    return 1
+
+
+def tag_store(store: Store, encoder, *, threshold: float, say=print) -> int:
+    """Replace the tags graph of ``store`` with fresh tags; return how many links."""
+    cat = read_catalog(store)
+    tagger = ConceptTagger.from_catalog(cat, encoder, threshold=threshold)
+    g, n = tag_graph(store, tagger)
+    store.replace_graph(GRAPHS.tags, g)
+    say(f"tagged: {n} inferred concept links with their evidence passages")
+    return n
