@@ -508,6 +508,40 @@ def cmd_search(args) -> int:
     return 0
 
 
+@command("report")
+def cmd_report(args) -> int:
+    """Batch reports for a cohort (or one twin): HTML, PDF, CSV, JSON and Markdown."""
+    from recommender.assignment import Overrides, read_overrides
+    from recommender.outputs import write_outputs
+    from recommender.reports.pdf import find_chromium
+
+    settings = _settings(args)
+    m = _matcher(args, settings)
+    cat = m.catalog
+    cohort = args.cohort
+    only = None
+    if args.twin:
+        twin = cat.find_twin(args.twin, cohort=cohort)
+        cohort = twin.cohort
+        keep = {f"twins/{twin.id}.html", f"twins/{twin.id}.pdf"}
+        only = lambda name: name in keep  # noqa: E731
+    if cohort is None:
+        raise InputError("give --cohort N or --twin NAME")
+    overrides = Overrides()
+    if args.pins:
+        twins = m.cohort_twins(cohort)
+        cands = {p for t in twins for p in m.candidates(t)}
+        overrides = read_overrides(args.pins, [t.id for t in twins], cands,
+                                   resolve_twin=lambda n: cat.find_twin(n, cohort=cohort).id,
+                                   resolve_pilot=lambda n: cat.find_pilot(n).id)
+    a = m.assign(cohort, overrides)
+    pdf = not args.no_pdf and find_chromium() is not None
+    paths = write_outputs(m, {cohort: a}, Path(args.out), settings, pdf=pdf, only=only,
+                          progress=sys.stderr.isatty())
+    out(f"wrote {len(paths)} files to {args.out}/" + ("" if pdf else " (no PDFs: Chromium not found or --no-pdf)"))
+    return 0
+
+
 # ------------------------------------------------------------------------ parser
 
 def build_parser() -> argparse.ArgumentParser:
@@ -604,6 +638,14 @@ def build_parser() -> argparse.ArgumentParser:
                     help="only this kind (repeatable; default: all)")
     se.add_argument("-k", type=int, default=5, help="results per kind (default 5)")
     se.add_argument("--json", action="store_true")
+
+    rp = sub.add_parser("report", help=cmd_report.__doc__, description=cmd_report.__doc__)
+    rp.add_argument("--cohort", type=int, help="the cohort to report on")
+    rp.add_argument("--twin", metavar="NAME", help="only this twin's page")
+    rp.add_argument("--out", default="reports", metavar="DIR", help="output folder (default: reports)")
+    rp.add_argument("--pins", metavar="FILE", help="facilitator pins/exclusions, as for assign")
+    rp.add_argument("--no-pdf", action="store_true", help="skip the PDFs (printed by headless Chromium)")
+    model_flags(rp)
 
     for register in EXTRA_PARSERS:
         register(sub)

@@ -21,6 +21,7 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from recommender.types import MODULE_LABELS, Assignment
@@ -109,11 +110,17 @@ def render_outputs(matcher, assignments: dict[int, Assignment], settings) -> dic
     return files
 
 
-def write_atomically(files: dict[str, str | bytes], out_dir: Path) -> list[Path]:
-    """Write ``files`` into ``out_dir`` as one swap: all or nothing."""
+def write_atomically(files: dict[str, str | bytes], out_dir: Path, *, pdf: bool = False,
+                     progress: bool = False) -> list[Path]:
+    """Write ``files`` into ``out_dir`` as one swap: all or nothing (a crash or Ctrl-C before
+    the swap leaves the previous folder as it was)."""
+    from tqdm import tqdm
+
     out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    pages = sorted(n for n in files if n.endswith(".html")) if pdf else []
+    bar = tqdm(total=len(files) + len(pages), desc="writing reports", unit="file", disable=not progress)
     try:
         for name, content in sorted(files.items()):
             p = tmp / name
@@ -122,6 +129,12 @@ def write_atomically(files: dict[str, str | bytes], out_dir: Path) -> list[Path]
                 p.write_bytes(content)
             else:
                 p.write_text(content, encoding="utf-8")
+            bar.update()
+        if pages:
+            from recommender.reports.pdf import print_pdfs
+
+            printed = print_pdfs(tmp, pages, final=out_dir, tick=bar.update)
+            files = {**files, **{n: b"" for n in printed}}
         old = out_dir.with_name(f".{out_dir.name}.old")
         shutil.rmtree(old, ignore_errors=True)
         if out_dir.exists():
@@ -129,16 +142,27 @@ def write_atomically(files: dict[str, str | bytes], out_dir: Path) -> list[Path]
         os.replace(tmp, out_dir)
         shutil.rmtree(old, ignore_errors=True)
     finally:
+        bar.close()
         shutil.rmtree(tmp, ignore_errors=True)
     return [out_dir / n for n in sorted(files)]
 
 
-def write_outputs(matcher, assignments, out_dir: Path, settings) -> list[Path]:
+def all_files(matcher, assignments, settings) -> dict[str, str | bytes]:
+    """Every output of a run: tables (CSV, JSON, Markdown) and HTML pages."""
+    from recommender.reports import render_reports
+
     files = render_outputs(matcher, assignments, settings)
-    try:
-        from recommender.reports import render_reports
-    except ImportError:
-        render_reports = None
-    if render_reports is not None:
-        files.update(render_reports(matcher, assignments, settings))
-    return write_atomically(files, out_dir)
+    files.update(render_reports(matcher, assignments, settings))
+    return files
+
+
+def write_outputs(matcher, assignments, out_dir: Path, settings, *, pdf: bool = False,
+                  only: Callable[[str], bool] | None = None, progress: bool = False) -> list[Path]:
+    """Write a run's outputs atomically; with ``pdf``, also a PDF of each HTML page (Chromium).
+
+    ``only`` keeps the files whose relative name it accepts (e.g. one twin's pages).
+    """
+    files = all_files(matcher, assignments, settings)
+    if only is not None:
+        files = {k: v for k, v in files.items() if only(k)}
+    return write_atomically(files, out_dir, pdf=pdf, progress=progress)
