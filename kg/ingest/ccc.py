@@ -9,42 +9,67 @@ A CCC Action Plan follows one template of nine modules::
     C-3 financing of the action portfolio
 
 ``read_ccc`` splits a document into passages sized for a sentence-embedding model, each
-tagged with the module it belongs to, and pulls the A-1 emissions-by-sector table when
-one can be read without guessing.
+tagged with the module it belongs to, and reads the A-1 emissions-by-sector table when
+that can be done without guessing. Standard library only; every decision is per line and
+the regexes are anchored or run on short strings, so no input can make them backtrack badly.
 
-How modules are found (all decisions are per line, no regex can backtrack badly):
+Sections
+    * A *module heading* is a Markdown heading, a bold-only line, or a short plain line,
+      that names a code: ``Module A-1``, ``2.3 Module A-3``, ``A-3.2: ...``, ``(A-1)``,
+      ``AP3 A-1``, ``Section B-1``, ``A.1-5``, ``B3-INDICATORS``, ``... (Module A-2)``.
+      A code without a separator (``A1``) needs the word "Module" or the module's title
+      words; a plain line without "Module" needs the title words ("B-1 Climate Neutrality
+      Scenarios ...").
+    * A heading carrying only a module's title ("4.5 Systemic Barriers and Opportunities
+      ...") counts when no heading of the document names that module by code.
+    * Tables of contents are skipped: lines with dot leaders, module lines ending in a page
+      number, the region after a "Table of contents" heading (up to the first prose line or
+      the first heading it listed), and clusters of module headings with no text between
+      them when the same module comes again later.
+    * A heading naming the current module ("A-3.2: ...") is a sub-heading: kept as text.
+    * Text under a "Part B ..." heading goes to the next module when that is in part B.
+    * ``intro`` is everything outside the Action Plan modules: front matter, and after a
+      reset heading (annex / appendix / attachments, outlook and next steps, the
+      Commitments, the Investment Plan) until a module heading comes again. Inside the
+      Investment Plan its own modules (``Module IP-A1``, or ``A-1.1 Current climate
+      finance``) stay ``intro``; a later code heading reopens a module already seen only
+      with its title words or a sub-code (so "B-2 Bike lanes" in an annex does not).
 
-* a *module heading* is a Markdown heading, a bold-only line, or a short plain line
-  starting with "Module", that names a code: ``Module A-1``, ``2.3 Module A-3``,
-  ``A-3.2: ...``, ``(A-1)``, ``AP3 A-1``, ``A.1-5``, ``B3-INDICATORS`` (a code without a
-  separator, like ``A1``, needs the word "Module" or the module's title words next to it);
-* headings carrying only a module's title ("Systemic Barriers and Opportunities ...") count
-  when no heading in the document names that module by code;
-* tables of contents are skipped: lines ending in dot leaders / page numbers, the region
-  after a "Table of contents" heading, and clusters of module headings with no text in
-  between when the same module comes again later;
-* a sub-heading of the current module ("A-3.2: ...") is kept as text, not a new section;
-* the text under a "Part B ..." heading goes to the next module when it is in part B;
-* the *Investment Plan* (its own modules IP-A1 ... IP-C3, sometimes spelled A-1 ... C-3),
-  the *Commitments* document, annexes and "Outlook and next steps" are tagged ``intro``
-  (anything outside the Action Plan modules), until a module heading comes again.
+Passages
+    Running headers and footers (short lines seen 4+ times), page numbers, image
+    placeholders, HTML/TeX markup, NetZeroCities template boilerplate and TOC lines are
+    dropped. Table rows are kept as "cell | cell" text when they carry words; bare numbers
+    and column labels ("Scope 1", "Total") are dropped from them. Sub-headings are kept as
+    the first sentence of the paragraph they introduce. ``split_passages`` then packs
+    paragraphs to about ``target_words`` (never over ``max_words``), cutting long
+    paragraphs between sentences (table rows), and a sentence only when it alone is too
+    long. Passages under 8 words, mostly numbers, or repeated verbatim are dropped.
 
-Emissions: only from a table inside A-1 whose caption, first row or header speaks of
-emissions, whose unit is a mass of CO2e that can be read from the table ("Unit" row,
-header cell) or its caption (t / tCO2e / Mg -> x1; kt / 1000 t / Gg -> x1e3;
-Mt -> x1e6), and whose total is plausible for a city (1e4 .. 2e8 t). Per table the value
-taken is the "Total" column, else the sum of the "Scope n" columns; several base-year
-blocks give one row per year. Rows that only break down the row above them (their values
-add up to it) are dropped so that the rows do not double count. Sector -> domain:
+Emissions (conservative: an empty tuple rather than a guess)
+    From the first table of A-1 that reads as a baseline inventory by sector: its title
+    (own first row, else a caption-like line above) must not be a projection, BAU,
+    target, activity or emission-factor table, and it must speak of emissions / GHG /
+    CO2. The unit comes from a "Unit" row, a header cell, or the caption: t, tCO2e, Mg,
+    tonnes -> x1; kt, 1000 t, Gg -> x1e3; Mt, million tonnes -> x1e6; intensities (per
+    capita, per kWh) and energy units are refused. The value of a row is its "Total"
+    column, else the sum of its "Scope n" columns; each base-year column block gives its
+    own rows (years from 2025 on are projections and skipped). "1.234" vs "1,234" is
+    settled by the table's unambiguous numbers, then by its own Total row, then (tonnes
+    only) as thousands; a number that cannot be read rejects the whole table. Rows that
+    break down the row above (their values add up to it), breakdowns by fuel or gas, and
+    subtotals are dropped; the whole table must be plausible for a city (1e4 .. 2e8 t).
+    Sector -> domain, by the first keyword in the label:
 
-    transport, mobility, traffic, vehicles, aviation, shipping, rail       -> mobility
-    waste, wastewater, landfill                                            -> waste
-    IPPU, industrial processes, industry, manufacturing                    -> industry
-    AFOLU, agriculture, forestry, land use, LULUCF, sinks                  -> green
-    electricity, power, energy supply/production/industries, district heat -> energy
-    buildings, residential, commercial, tertiary, households, heating,
-    stationary energy (fuel burnt in buildings and facilities)             -> buildings
-    anything else ("Other", "Total scope 3")                               -> None
+        waste, wastewater, landfill, incineration                       -> waste
+        AFOLU, LULUCF, agriculture, forestry, land use, sinks           -> green
+        energy industries / supply / production, power generation       -> energy
+        IPPU, industrial processes, industry, manufacturing, F-gases    -> industry
+        transport, mobility, traffic, vehicles, aviation, shipping      -> mobility
+        buildings, residential, commercial, tertiary, households, services,
+        public sector, heating, stationary energy (fuel burnt in
+        buildings and facilities; its grid share is reported apart)     -> buildings
+        electricity, power, energy, district heat, grid                 -> energy
+        "Other ...", "Undefined", fuels and gases (coal, diesel, CH4)   -> None
 """
 
 from __future__ import annotations
@@ -333,7 +358,6 @@ class _Event:
 class _Item:
     kind: str            # "blank", "head", "text", "table"
     text: str            # cleaned text (table: cells joined by " | ")
-    raw: str = ""        # stripped source line
     level: int = 0       # heading level; 7 for bold lines, 8 for plain module lines
     toc: bool = False
     event: _Event | None = None
@@ -374,7 +398,7 @@ def _tokenise(text: str) -> list[_Item]:
             if _TABLE_SEP_RE.match(s):
                 continue
             cells = [" ".join(c.split()) for c in _clean_inline(s).strip("|").split("|")]
-            items.append(_Item("table", " | ".join(cells), raw=s))
+            items.append(_Item("table", " | ".join(cells)))
             continue
         if s.startswith("#"):
             level = len(s) - len(s.lstrip("#"))
@@ -382,20 +406,23 @@ def _tokenise(text: str) -> list[_Item]:
             if not t or _NOISE_LINE_RE.match(t):
                 items.append(_Item("blank", ""))
                 continue
-            items.append(_Item("head", t, raw=s, level=min(level, 6)))
+            items.append(_Item("head", t, level=min(level, 6)))
             continue
         m = _BOLD_LINE_RE.match(s)
         if m and len(s) < 160:
             t = _clean_inline(m.group(1))
             if t and not _NOISE_LINE_RE.match(t):
-                items.append(_Item("head", t, raw=s, level=7))
+                items.append(_Item("head", t, level=7))
                 continue
-        items.append(_Item("text", _clean_inline(s), raw=s))
+        items.append(_Item("text", _clean_inline(s)))
     return items
 
 
 def _is_toc_line(s: str) -> bool:
-    return s[-1:] in _TOC_END_CHARS and bool(_TOC_TAIL_RE.search(s[-60:]))  # only the tail matters
+    if s[-1:] not in _TOC_END_CHARS:
+        return False
+    tail = s[-60:]  # only the tail matters; dot leaders or an underscore rule must be there
+    return (".." in tail or "…" in tail or ". ." in tail or "___" in tail) and bool(_TOC_TAIL_RE.search(tail))
 
 
 _TOC_END_CHARS = frozenset("0123456789.…_")
@@ -586,6 +613,7 @@ _BOILERPLATE_RE = re.compile(
     r"\(?(?:fill out|please (?:specify|indicate|describe|list|fill))\b)"
 )
 _NUMERIC_CELL_RE = re.compile(r"^[-+~<>≈]?\s?[€$£]?\s?[\d\s.,%'/()+-]*[€$£%]?$")
+_NUMERIC_START = frozenset("0123456789-+~<>≈€$£.,%('/ ")
 # header cells that only name a column of numbers
 _LABEL_CELL_RE = re.compile(r"(?i)^(?:scope ?\d\*?|total|sum|% of total|share|unit|base ?year|year|20\d\d)$")
 
@@ -596,11 +624,13 @@ def _table_row_text(text: str) -> str | None:
     numbers = 0
     for c in text.split(" | "):
         c = c.strip()
-        if c and _NUMERIC_CELL_RE.match(c):
-            numbers += 1
-        if (not c or c in ("x", "X", "N/A", "n/a", "n.a.") or _NUMERIC_CELL_RE.match(c)
-                or _LABEL_CELL_RE.match(c)):
-            continue  # empty, a tick, a bare number or a column label: noise for semantic search
+        if not c:
+            continue
+        if c[0] in _NUMERIC_START and _NUMERIC_CELL_RE.match(c):
+            numbers += 1  # a bare number: noise for semantic search
+            continue
+        if c in ("x", "X", "N/A", "n/a", "n.a.") or (len(c) <= 12 and _LABEL_CELL_RE.match(c)):
+            continue  # a tick or a column label
         if c not in cells:
             cells.append(c)
     if not cells or (numbers and len(cells) == 1 and len(cells[0].split()) <= 8):

@@ -1,0 +1,1350 @@
+"""A SPARQL 1.1 Protocol endpoint over the knowledge graph, safe by default (``peerlearn serve``).
+
+Routes
+- ``/sparql``: queries by GET ``?query=``, POST ``application/x-www-form-urlencoded`` and POST
+  ``application/sparql-query``; ``default-graph-uri`` / ``named-graph-uri`` honoured (without them
+  the default graph is the union of all graphs, as in ``kg.store``, unless the query says
+  ``FROM``). Results by content negotiation: SELECT/ASK as SPARQL JSON (default), XML, CSV, TSV;
+  CONSTRUCT/DESCRIBE as Turtle (default), N-Triples, RDF/XML, JSON-LD; 406 when the Accept
+  header names none of these (one that names only the other form's formats, as rdflib's
+  SPARQLStore does for a CONSTRUCT, gets the form's default: RFC 9110 allows it). A bare
+  GET is answered with a SPARQL 1.1 Service Description. SPARQL Update is refused (403) unless
+  ``allow_update`` is set and the request carries ``Authorization: Bearer <update_token>``.
+- ``/``: the YASGUI query UI, served from ``node_modules`` (``make assets`` = ``npm ci``), with
+  every example query of ``kg.queries.EXAMPLES`` as a ready-to-run tab. A Content-Security-Policy
+  lets the page talk to this server only (YASQE's LOV autocompleters, which would call an
+  outside API, are switched off as well).
+- ``/healthz``: JSON with the store's triple count and the workers' state.
+
+Error statuses: 400 malformed request or query (the parser's message in the body), a
+``SERVICE`` clause, or a result over ``max_results``; 403 update refused; 405 method; 406 no
+acceptable format; 413 body over ``max_body_bytes``; 414 query string over it; 415 wrong media
+type or charset; 503 ``query time limit of N s exceeded`` or all workers busy. Bodies of errors
+are ``text/plain``. Every request is logged as one JSON line (method, path, status, duration
+ms, bytes, client, and a note for refusals) through ``log``.
+
+How queries run, and why (measured with pyoxigraph 0.5.13 on the 2-core machine)
+- pyoxigraph releases the GIL while it evaluates (a ticker thread kept running through a 10 s
+  query), so threads would keep the event loop free; but a thread cannot be stopped. A lazy
+  iterator with a deadline check between rows bounds nothing when the first row is the last
+  work: ``SELECT (COUNT(*) ...) {?a ?b ?c . ?d ?e ?f . ?g ?h ?i}`` over 300 triples spends
+  its whole 10 s inside one ``next()`` call, and ORDER BY / GROUP BY do the same.
+- So queries run in ``workers`` long-lived worker processes (``python -c ... _worker_main``)
+  that open the store with ``pyoxigraph.Store.read_only`` (60 ms; they see the store as it was
+  when opened) and answer over a pipe. The server waits for an answer with ``select`` and a
+  deadline; past ``query_timeout`` it SIGKILLs the worker (the runaway query stops burning a
+  core at once), answers 503, and starts a replacement in the background (about 0.3 s). A
+  worker also gets an address-space limit (``worker_memory_mb``): a query that would eat the
+  machine's memory aborts the worker instead, answered with 503 too.
+- The result-size limit is enforced while rows are read from pyoxigraph's lazy iterator: the
+  worker stops at ``max_results + 1`` and the request fails with a 400 that says to add a
+  LIMIT (an error rather than a silent truncation, which SPARQL clients cannot see).
+- Waiting for a free worker is bounded too (``query_timeout``); then 503 "busy".
+- An in-memory ``store=`` (tests, or a non-Oxigraph backend) is first copied into a private
+  temporary on-disk store that the workers open; updates then change that copy only.
+- Updates (when allowed) run in a one-shot writer process under the same deadline; then the
+  query workers re-open the store to see them. They also re-open it when its directory is
+  replaced or written to by another process (a ``peerlearn build`` while serving).
+- Cost: a query's round trip to a worker is ~0.1 ms. ``scripts/load_endpoint.py`` (100k
+  triples, 8 clients on the same 2 cores, 2 workers, half point lookups and half two-hop
+  joins): ~350 queries/s, p50 18 ms, p99 92 ms, no errors; RSS flat (server 40 MB, workers
+  2 x 66 MB) over the run.
+- Updates see pyoxigraph's real default graph, not the union that queries see (SPARQL Update
+  semantics); use ``GRAPH`` / ``WITH`` in updates.
+
+The server never fetches a URL for a client. pyoxigraph does perform HTTP for ``SERVICE`` and
+``LOAD`` (measured: a listening socket received ``POST /sparql`` from ``Oxigraph/0.5.13``), so:
+1. every query and update is lexed (IRIs, strings, comments, variables, prefixed names) and a
+   ``SERVICE`` (or ``LOAD``) keyword refused with 400 before evaluation. Oxigraph's PEG parser
+   needs no word boundary after a keyword (``SERVICEex:x {}`` is a SERVICE clause), so the
+   check looks for the keyword inside code words too, and runs again on the text with
+   ``\\uXXXX`` escapes decoded, as SPARQL 1.1 defines them. Words inside strings, comments,
+   IRIs, variables and local names never count.
+2. where the kernel allows it, each worker moves into an empty network namespace
+   (``unshare(CLONE_NEWNET)``) before it opens the store, so even a query that slipped past (1)
+   has no network to reach; ``/healthz`` says whether this is in force.
+The server binds 127.0.0.1 unless told otherwise and, bound to loopback, answers only requests
+whose Host header names the loopback (no DNS rebinding).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import hmac
+import html
+import json
+import logging
+import os
+import pickle
+import queue
+import re
+import select
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import weakref
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from kg.errors import ConfigError, StoreError
+
+__all__ = ["EndpointConfig", "EndpointError", "create_app", "find_forbidden", "mount_routes", "serve"]
+
+ROOT = Path(__file__).resolve().parents[1]
+WEB_ASSETS = Path(__file__).resolve().parent / "web_assets"
+YASGUI_PACKAGE = "@zazuko/yasgui"
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+@dataclass(frozen=True)
+class EndpointConfig:
+    """How the endpoint listens and what it allows. Defaults are the safe ones."""
+
+    host: str = "127.0.0.1"
+    port: int = 7878                 # 0 picks a free port (``serve`` logs the one it got)
+    query_timeout: float = 10.0      # seconds a query may run; then its worker is killed (503)
+    max_results: int = 10000         # rows or triples; more -> 400 "result too large"
+    max_body_bytes: int = 1_000_000  # request body (and GET query string) limit -> 413 / 414
+    allow_update: bool = False       # SPARQL Update needs this AND the bearer token
+    update_token: str | None = None
+    workers: int = 2                 # query worker processes
+    worker_memory_mb: int | None = 2048  # address-space limit of a worker process
+    isolate_network: bool = True     # move workers into an empty network namespace when possible
+    allowed_hosts: tuple[str, ...] | None = None  # Host header names; None: loopback names when
+    #                                               bound to loopback, anything otherwise
+
+
+class EndpointError(Exception):
+    """A request the endpoint answers with ``status`` and a one-line ``message``."""
+
+    def __init__(self, status: int, message: str, *, headers: Mapping[str, str] | None = None,
+                 note: str | None = None):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.headers = dict(headers or {})
+        self.note = note
+
+
+# ============================================================== the SPARQL lexer (refusals)
+
+_TOKEN = re.compile(r"""
+    (?P<ws>[ \t\r\n]+)
+  | (?P<comment>\#[^\r\n]*)
+  | (?P<iri><(?:[^<>"{}|^`\\\x00-\x20]|\\u[0-9A-Fa-f]{4}|\\U[0-9A-Fa-f]{8})*>)
+  | (?P<string>\"\"\"(?:[^"\\]|\\.|"(?!""))*\"\"\"
+              |'''(?:[^'\\]|\\.|'(?!''))*'''
+              |"(?:[^"\\\r\n]|\\.)*"
+              |'(?:[^'\\\r\n]|\\.)*')
+  | (?P<var>[?$](?:[A-Za-z0-9_]|[^\x00-\x7f])+)
+  | (?P<langtag>@[A-Za-z]+(?:-[A-Za-z0-9]+)*)
+  | (?P<word>(?:[A-Za-z0-9_.:%-]|[^\x00-\x7f]|\\.)+)
+  | (?P<punct>.)
+""", re.VERBOSE | re.DOTALL)
+
+_UESCAPE = re.compile(r"\\u([0-9A-Fa-f]{4})|\\U([0-9A-Fa-f]{8})")
+
+
+def _tokens(text: str) -> list[tuple[str, str]]:
+    """SPARQL terminals as (kind, text), whitespace and comments dropped."""
+    out = []
+    prev = ""  # the previous significant token's kind
+    for m in _TOKEN.finditer(text):
+        kind = m.lastgroup
+        if kind in ("ws", "comment"):
+            continue
+        if kind == "langtag" and prev != "string":
+            # '@' outside a literal's language tag is no LANGTAG: lex what follows as code.
+            out.append(("punct", "@"))
+            out.extend(_tokens(m.group()[1:]))
+            prev = "word"
+            continue
+        out.append((kind, m.group()))
+        prev = kind
+    return out
+
+
+def _declared_prefixes(tokens: list[tuple[str, str]]) -> set[str]:
+    found = set()
+    for (k1, v1), (k2, v2) in zip(tokens, tokens[1:]):
+        if k1 == "word" and v1.lower() == "prefix" and k2 == "word" and v2.endswith(":"):
+            found.add(v2[:-1])
+    return found
+
+
+def _reads_keyword(word: str, keyword: str, prefixes: set[str]) -> bool:
+    """Could Oxigraph's parser read ``keyword`` (+ an operand) somewhere in this code word?
+
+    Its PEG grammar needs no word boundary (``SERVICEex:x`` = SERVICE + ``ex:x``; ``1SERVICE``
+    = 1 + SERVICE), so any occurrence before the word's first ':' counts when what follows it
+    can be the keyword's operand: nothing (a separate IRI, variable or '{' follows), optional
+    SILENT, or a prefixed name whose prefix the query declares. Text after the first ':' is a
+    local name, which the lexer reads greedily, so it never hides a keyword.
+    """
+    head = word.split(":", 1)[0].lower()
+    start = head.find(keyword)
+    while start >= 0:
+        rest = word[start + len(keyword):]
+        if rest.lower().startswith("silent"):
+            rest = rest[len("silent"):]
+        if rest == "" or (":" in rest and rest.split(":", 1)[0] in prefixes):
+            return True
+        start = head.find(keyword, start + 1)
+    return False
+
+
+def find_forbidden(text: str, *, update: bool = False) -> str | None:
+    """The first construct the endpoint refuses to run (``SERVICE``; ``LOAD`` in updates), or None.
+
+    >>> find_forbidden('SELECT * { service <http://x/sparql> { ?s ?p ?o } }')
+    'SERVICE'
+    >>> find_forbidden('SELECT * { ?s ?p "SERVICE <http://x/> {}" } # SERVICE <http://y/> {}')
+    """
+    keywords = ("service", "load") if update else ("service",)
+    texts = [text]
+    decoded = _UESCAPE.sub(_decode_escape, text)
+    if decoded != text:
+        texts.append(decoded)
+    for t in texts:
+        tokens = _tokens(t)
+        prefixes = _declared_prefixes(tokens)
+        after_prefix = False
+        for kind, value in tokens:
+            if kind == "word" and not after_prefix:
+                for kw in keywords:
+                    if _reads_keyword(value, kw, prefixes):
+                        return kw.upper()
+            after_prefix = kind == "word" and value.lower() == "prefix"
+    return None
+
+
+def _decode_escape(m: re.Match) -> str:
+    code = int(m.group(1) or m.group(2), 16)
+    try:
+        return chr(code)
+    except (ValueError, OverflowError):
+        return "\ufffd"
+
+
+def _has_from(text: str) -> bool:
+    """Does the query name its own dataset (FROM / FROM NAMED)?"""
+    return any(k == "word" and v.lower() == "from" for k, v in _tokens(text))
+
+
+# ============================================================== formats and negotiation
+
+# key -> (media type sent, media ranges accepted for it)
+SELECT_FORMATS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "json": ("application/sparql-results+json",
+             ("application/sparql-results+json", "application/json")),
+    "xml": ("application/sparql-results+xml",
+            ("application/sparql-results+xml", "application/xml", "text/xml")),
+    "csv": ("text/csv; charset=utf-8", ("text/csv",)),
+    "tsv": ("text/tab-separated-values; charset=utf-8", ("text/tab-separated-values",)),
+}
+GRAPH_FORMATS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "turtle": ("text/turtle; charset=utf-8", ("text/turtle", "application/x-turtle")),
+    "nt": ("application/n-triples", ("application/n-triples", "text/plain")),
+    "rdfxml": ("application/rdf+xml", ("application/rdf+xml", "application/xml", "text/xml")),
+    "jsonld": ("application/ld+json", ("application/ld+json", "application/json")),
+}
+
+
+def _parse_accept(header: str) -> list[tuple[str, str, float]]:
+    ranges = []
+    for part in header.split(","):
+        fields = [f.strip() for f in part.split(";")]
+        if not fields[0]:
+            continue
+        mtype, _, sub = fields[0].lower().partition("/")
+        q = 1.0
+        for f in fields[1:]:
+            name, _, value = f.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        ranges.append((mtype, sub or "*", q))
+    return ranges
+
+
+def negotiate(accept: str | None, offers: Mapping[str, tuple[str, tuple[str, ...]]]) -> str | None:
+    """The key of the offer the Accept header prefers (ties: the first offer); None if none fits.
+
+    >>> negotiate("text/csv;q=0.5, application/sparql-results+xml", SELECT_FORMATS)
+    'xml'
+    >>> negotiate(None, GRAPH_FORMATS), negotiate("image/png", GRAPH_FORMATS)
+    ('turtle', None)
+    """
+    if not accept or not accept.strip():
+        return next(iter(offers))
+    ranges = _parse_accept(accept)
+    best, best_rank = None, (0.0, False)
+    for key, (_, types) in offers.items():
+        rank = (0.0, False)  # (q, matched through the offer's own media type rather than an alias)
+        for i, t in enumerate(types):
+            mtype, _, sub = t.partition("/")
+            spec, q_t = -1, 0.0
+            for rt, rs, q in ranges:  # the most specific range decides the q of a type
+                s = 2 if (rt, rs) == (mtype, sub) else 1 if (rt == mtype and rs == "*") else \
+                    0 if (rt, rs) == ("*", "*") else -1
+                if s > spec:
+                    spec, q_t = s, q
+            if spec >= 0 and q_t > 0:
+                rank = max(rank, (q_t, i == 0))
+        if rank > best_rank:
+            best, best_rank = key, rank
+    return best
+
+
+# ============================================================== worker processes
+
+_FRAME = struct.Struct(">I")
+_PREFIXES = {
+    "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
+    "rdfs": "http://www.w3.org/2000/01/rdf-schema#",
+    "xsd": "http://www.w3.org/2001/XMLSchema#",
+    "owl": "http://www.w3.org/2002/07/owl#",
+    "skos": "http://www.w3.org/2004/02/skos/core#",
+    "schema": "https://schema.org/",
+    "dcterms": "http://purl.org/dc/terms/",
+    "prov": "http://www.w3.org/ns/prov#",
+    "pl": "https://w3id.org/peerlearn/ontology#",
+}
+_XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
+
+
+def _send_frame(fp, obj) -> None:
+    data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+    fp.write(_FRAME.pack(len(data)) + data)
+    fp.flush()
+
+
+def _recv_frame_blocking(fp):
+    head = fp.read(_FRAME.size)
+    if len(head) < _FRAME.size:
+        return None
+    (n,) = _FRAME.unpack(head)
+    return pickle.loads(fp.read(n))
+
+
+def _isolate_network() -> bool:
+    """Move this (still single-threaded) process into a new, empty network namespace."""
+    if not sys.platform.startswith("linux"):
+        return False
+    clone_newuser, clone_newnet = 0x10000000, 0x40000000
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+    except OSError:
+        return False
+    if libc.unshare(clone_newnet) == 0:
+        return True
+    return libc.unshare(clone_newuser | clone_newnet) == 0
+
+
+def _watch_parent(parent: int) -> None:
+    while True:
+        time.sleep(1.0)
+        if os.getppid() != parent:
+            os._exit(70)
+
+
+def _worker_main() -> None:
+    """A query worker (or, with mode "writer", a one-shot update writer). See WorkerPool."""
+    args = json.loads(sys.argv[1])
+    out = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)  # stray prints must not corrupt the frame stream
+    inp = sys.stdin.buffer
+    isolated = _isolate_network() if args["isolate"] else False
+    if args.get("memory_mb"):
+        import resource
+
+        limit = int(args["memory_mb"]) * 2**20
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    threading.Thread(target=_watch_parent, args=(args["parent"],), daemon=True).start()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the server's Ctrl-C is the server's to handle
+
+    import pyoxigraph as ox
+
+    def open_store():
+        if args["mode"] == "writer":
+            return ox.Store(args["path"])
+        return ox.Store.read_only(args["path"])
+
+    try:
+        store = open_store()
+    except OSError as e:
+        _send_frame(out, ("err", 500, f"cannot open the store: {e}"))
+        return
+    _send_frame(out, ("ready", {"pid": os.getpid(), "isolated": isolated, **_stats(ox, store)}))
+    while True:
+        job = _recv_frame_blocking(inp)
+        if job is None:
+            return
+        try:
+            if job["op"] == "query":
+                reply = _run_query(ox, store, job)
+            elif job["op"] == "update":
+                store.update(job["update"])
+                store.flush()
+                reply = ("ok", _stats(ox, store))
+            elif job["op"] == "reopen":
+                del store
+                store = open_store()
+                reply = ("ok", _stats(ox, store))
+            else:
+                reply = ("err", 500, f"unknown job {job['op']!r}")
+        except SyntaxError as e:
+            reply = ("err", 400, f"SPARQL syntax error: {_one_line(e)}")
+        except MemoryError:
+            reply = ("err", 503, "the query needs more memory than a worker may use")
+        except Exception as e:  # pyoxigraph raises OSError, RuntimeError, ValueError
+            reply = ("err", 500, f"{job['op']} failed: {_one_line(e)}")
+        _send_frame(out, reply)
+
+
+def _stats(ox, store) -> dict:
+    graphs = []
+    for g in store.named_graphs():
+        if isinstance(g, ox.NamedNode):
+            graphs.append(g.value)
+            if len(graphs) >= 1000:
+                break
+    return {"triples": len(store), "graphs": sorted(graphs)}
+
+
+def _run_query(ox, store, job) -> tuple:
+    kw: dict[str, Any] = {}
+    dg, ng = job.get("default_graphs"), job.get("named_graphs")
+    try:
+        if dg is not None or ng is not None:
+            kw["default_graph"] = [ox.NamedNode(u) for u in dg or ()]
+            kw["named_graphs"] = [ox.NamedNode(u) for u in ng or ()]
+        elif not job.get("has_from"):
+            kw["use_default_graph_as_union"] = True
+    except ValueError as e:
+        return ("err", 400, f"invalid graph IRI in default-graph-uri/named-graph-uri: {_one_line(e)}")
+    res = store.query(job["query"], **kw)
+    limit = job["max_results"]
+    # Accept may name only the other query form's formats (rdflib's SPARQLStore sends
+    # sparql-results+json for a CONSTRUCT): then the form's default format is sent.
+    if isinstance(res, ox.QueryBoolean):
+        fmt = job["select_format"] or "json"
+        return ("ok", fmt, _serialize_solutions(ox, fmt, None, None, bool(res)), 1)
+    if isinstance(res, ox.QuerySolutions):
+        fmt = job["select_format"] or "json"
+        variables = [v.value for v in res.variables]
+        rows = []
+        for sol in res:
+            if len(rows) >= limit:
+                return ("err", 400, _too_large(limit, "rows"))
+            rows.append([sol[i] for i in range(len(variables))])
+        return ("ok", fmt, _serialize_solutions(ox, fmt, variables, rows, None), len(rows))
+    fmt = job["graph_format"] or "turtle"
+    triples = []
+    for t in res:
+        if len(triples) >= limit:
+            return ("err", 400, _too_large(limit, "triples"))
+        triples.append(t)
+    rdf_format = {"turtle": ox.RdfFormat.TURTLE, "nt": ox.RdfFormat.N_TRIPLES,
+                  "rdfxml": ox.RdfFormat.RDF_XML, "jsonld": ox.RdfFormat.JSON_LD}[fmt]
+    prefixes = _PREFIXES if fmt in ("turtle", "rdfxml") else None
+    return ("ok", fmt, ox.serialize(triples, format=rdf_format, prefixes=prefixes), len(triples))
+
+
+def _too_large(limit: int, what: str) -> str:
+    return (f"result too large: more than {limit} {what} (the endpoint's max_results); "
+            f"add a LIMIT or narrow the query")
+
+
+def _serialize_solutions(ox, fmt: str, variables, rows, boolean) -> bytes:
+    """SPARQL results (JSON, XML, CSV, TSV) straight from pyoxigraph terms."""
+    if fmt == "json":
+        if boolean is not None:
+            return json.dumps({"head": {}, "boolean": boolean}).encode()
+        bindings = [{v: _term_json(ox, t) for v, t in zip(variables, row) if t is not None}
+                    for row in rows]
+        return json.dumps({"head": {"vars": variables}, "results": {"bindings": bindings}},
+                          ensure_ascii=False).encode()
+    if fmt == "xml":
+        from xml.sax.saxutils import quoteattr
+
+        out = ['<?xml version="1.0"?>\n<sparql xmlns="http://www.w3.org/2005/sparql-results#">\n<head>']
+        if boolean is not None:
+            out.append(f"</head>\n<boolean>{'true' if boolean else 'false'}</boolean>")
+        else:
+            out.extend(f"<variable name={quoteattr(v)}/>" for v in variables)
+            out.append("</head>\n<results>")
+            for row in rows:
+                cells = "".join(f"<binding name={quoteattr(v)}>{_term_xml(ox, t)}</binding>"
+                                for v, t in zip(variables, row) if t is not None)
+                out.append(f"<result>{cells}</result>")
+            out.append("</results>")
+        out.append("</sparql>\n")
+        return "\n".join(out).encode()
+    if fmt == "csv":
+        import csv
+        import io
+
+        buf = io.StringIO()
+        w = csv.writer(buf, lineterminator="\r\n")
+        if boolean is not None:
+            w.writerows([["boolean"], ["true" if boolean else "false"]])
+        else:
+            w.writerow(variables)
+            w.writerows([[_term_csv(ox, t) for t in row] for row in rows])
+        return buf.getvalue().encode()
+    if boolean is not None:  # tsv
+        return b"?boolean\n" + (b"true\n" if boolean else b"false\n")
+    lines = ["\t".join(f"?{v}" for v in variables)]
+    lines += ["\t".join("" if t is None else str(t) for t in row) for row in rows]
+    return ("\n".join(lines) + "\n").encode()
+
+
+def _term_json(ox, t) -> dict:
+    if isinstance(t, ox.NamedNode):
+        return {"type": "uri", "value": t.value}
+    if isinstance(t, ox.Literal):
+        d = {"type": "literal", "value": t.value}
+        if t.language:
+            d["xml:lang"] = t.language
+        elif t.datatype.value != _XSD_STRING:
+            d["datatype"] = t.datatype.value
+        return d
+    if isinstance(t, ox.BlankNode):
+        return {"type": "bnode", "value": t.value}
+    return {"type": "triple", "value": {"subject": _term_json(ox, t.subject),
+                                        "predicate": _term_json(ox, t.predicate),
+                                        "object": _term_json(ox, t.object)}}
+
+
+def _term_xml(ox, t) -> str:
+    from xml.sax.saxutils import escape, quoteattr
+
+    if isinstance(t, ox.NamedNode):
+        return f"<uri>{escape(t.value)}</uri>"
+    if isinstance(t, ox.Literal):
+        if t.language:
+            return f"<literal xml:lang={quoteattr(t.language)}>{escape(t.value)}</literal>"
+        if t.datatype.value != _XSD_STRING:
+            return f"<literal datatype={quoteattr(t.datatype.value)}>{escape(t.value)}</literal>"
+        return f"<literal>{escape(t.value)}</literal>"
+    if isinstance(t, ox.BlankNode):
+        return f"<bnode>{escape(t.value)}</bnode>"
+    return (f"<triple><subject>{_term_xml(ox, t.subject)}</subject><predicate>"
+            f"{_term_xml(ox, t.predicate)}</predicate><object>{_term_xml(ox, t.object)}</object></triple>")
+
+
+def _term_csv(ox, t) -> str:
+    if t is None:
+        return ""
+    if isinstance(t, ox.BlankNode):
+        return f"_:{t.value}"
+    if isinstance(t, (ox.NamedNode, ox.Literal)):
+        return t.value
+    return str(t)
+
+
+def _one_line(e: BaseException) -> str:
+    return " ".join(str(e).split()) or type(e).__name__
+
+
+class QueryTimeout(Exception):
+    pass
+
+
+class _Worker:
+    __slots__ = ("proc", "info", "generation")
+
+    def __init__(self, proc: subprocess.Popen, info: dict, generation: int):
+        self.proc, self.info, self.generation = proc, info, generation
+
+
+class WorkerPool:
+    """``size`` worker processes over the on-disk store at ``path``; thread-safe, loop-free.
+
+    ``run(job)`` blocks (call it from a thread): it takes an idle worker (waiting at most
+    ``wait`` s), sends the job and waits for the answer until the deadline; on a timeout the
+    worker is killed and replaced in the background.
+    """
+
+    def __init__(self, path: str | os.PathLike, size: int = 2, *, memory_mb: int | None = None,
+                 isolate: bool = True, log: Callable[[str], None] | None = None):
+        self.path = str(path)
+        self.size = max(1, int(size))
+        self.memory_mb = memory_mb
+        self.isolate = isolate
+        self._log = log or (lambda line: None)
+        self._idle: queue.Queue[_Worker | None] = queue.Queue()
+        self._procs: dict[int, subprocess.Popen] = {}
+        self._lock = threading.Lock()
+        self._write_lock = threading.Lock()
+        self._started = False
+        self.closed = False
+        self.generation = 0
+        self.stats: dict[str, Any] = {"triples": None, "graphs": [], "isolated": None}
+        self.busy = 0
+        self.restarts = 0
+        self._signature = _dir_signature(self.path)
+        self._finalizer = weakref.finalize(self, _kill_all, self._procs)
+
+    # -- life cycle
+    def start(self) -> None:
+        with self._lock:
+            if self._started:
+                return
+            self._started = True
+        spawned: list[_Worker | BaseException] = []
+
+        def one():
+            try:
+                spawned.append(self._spawn())
+            except BaseException as e:  # reported below
+                spawned.append(e)
+
+        threads = [threading.Thread(target=one) for _ in range(self.size)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        errors = [w for w in spawned if isinstance(w, BaseException)]
+        for w in spawned:
+            if isinstance(w, _Worker):
+                self._idle.put(w)
+        if errors:
+            self.close()
+            raise StoreError(f"query workers failed to start: {errors[0]}")
+
+    def close(self) -> None:
+        self.closed = True
+        for _ in range(self.size + 8):
+            self._idle.put(None)
+        _kill_all(self._procs)
+
+    def pids(self) -> list[int]:
+        return sorted(self._procs)
+
+    def _spawn(self, mode: str = "worker") -> _Worker:
+        args = json.dumps({"path": self.path, "mode": mode, "isolate": self.isolate,
+                           "memory_mb": self.memory_mb, "parent": os.getpid()})
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p)
+        proc = subprocess.Popen(
+            [sys.executable, "-c", "from kg.endpoint import _worker_main; _worker_main()", args],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, close_fds=True)
+        self._procs[proc.pid] = proc
+        try:
+            reply = self._recv(proc, time.monotonic() + 60)
+        except (TimeoutError, EOFError, OSError, ValueError) as e:  # OSError/ValueError: closed meanwhile
+            self._kill(proc)
+            raise StoreError(f"a query worker did not start ({type(e).__name__})") from None
+        if reply[0] != "ready":
+            self._kill(proc)
+            raise StoreError(reply[2])
+        info = reply[1]
+        self.stats.update({k: info[k] for k in ("triples", "graphs", "isolated")})
+        return _Worker(proc, info, self.generation)
+
+    def _kill(self, proc: subprocess.Popen) -> None:
+        with contextlib.suppress(OSError):
+            proc.kill()
+        for f in (proc.stdin, proc.stdout):
+            with contextlib.suppress(OSError):
+                f.close()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=5)
+        self._procs.pop(proc.pid, None)
+
+    def _replace(self, w: _Worker) -> None:
+        self._kill(w.proc)
+        with self._lock:
+            self.restarts += 1
+        if self.closed:
+            return
+
+        def respawn():
+            for attempt in range(3):
+                if self.closed:
+                    return
+                try:
+                    nw = self._spawn()
+                except StoreError as e:
+                    self._log(json.dumps({"event": "worker_restart_failed", "error": str(e)}))
+                    time.sleep(0.5 * (attempt + 1))
+                    continue
+                if self.closed:
+                    self._kill(nw.proc)
+                else:
+                    self._idle.put(nw)
+                return
+
+        threading.Thread(target=respawn, daemon=True).start()
+
+    # -- talking to a worker
+    def _send(self, proc: subprocess.Popen, job: dict) -> None:
+        _send_frame(proc.stdin, job)
+
+    def _recv(self, proc: subprocess.Popen, deadline: float):
+        fd = proc.stdout.fileno()
+        head = _read_exact(fd, _FRAME.size, deadline)
+        (n,) = _FRAME.unpack(head)
+        return pickle.loads(_read_exact(fd, n, deadline))
+
+    def _call(self, w: _Worker, job: dict, deadline: float):
+        self._send(w.proc, job)
+        return self._recv(w.proc, deadline)
+
+    def run(self, job: dict, timeout: float, wait: float | None = None) -> tuple:
+        """Run one job; returns the worker's reply or raises QueryTimeout / EndpointError."""
+        self.start()
+        self._check_store_changed()
+        give_up = time.monotonic() + (timeout if wait is None else wait)
+        while True:
+            try:
+                w = self._idle.get(timeout=max(0.0, give_up - time.monotonic()))
+            except queue.Empty:
+                raise EndpointError(503, f"all {self.size} query workers are busy; try again shortly",
+                                    headers={"Retry-After": "1"}, note="busy") from None
+            if w is None or self.closed:
+                raise EndpointError(503, "the endpoint is shutting down", note="closing")
+            if w.proc.poll() is None:
+                break
+            self._replace(w)  # died while idle (e.g. the OOM killer): take another
+        with self._lock:
+            self.busy += 1
+        try:
+            if w.generation != self.generation:
+                gen = self.generation
+                reply = self._call(w, {"op": "reopen"}, time.monotonic() + 60)
+                w.generation = gen
+                if reply[0] == "ok":
+                    self.stats.update(reply[1])
+            reply = self._call(w, job, time.monotonic() + timeout)
+        except TimeoutError:
+            self._replace(w)
+            raise QueryTimeout() from None
+        except (EOFError, OSError, pickle.UnpicklingError):
+            try:
+                code = w.proc.wait(timeout=2)
+            except subprocess.TimeoutExpired:
+                code = None
+            self._replace(w)
+            if code is not None and code in (-signal.SIGABRT, -signal.SIGKILL, -signal.SIGSEGV):
+                raise EndpointError(503, "the query needs more memory than a worker may use "
+                                         f"(worker_memory_mb={self.memory_mb})", note="oom") from None
+            raise EndpointError(500, f"the query worker stopped unexpectedly (exit {code})",
+                                note="crash") from None
+        finally:
+            with self._lock:
+                self.busy -= 1
+        if w.proc.poll() is None and not self.closed:
+            self._idle.put(w)
+        return reply
+
+    def _check_store_changed(self) -> None:
+        """A store directory replaced (``peerlearn build``) or written to: workers re-open it."""
+        sig = _dir_signature(self.path)
+        if sig != self._signature:
+            with self._lock:
+                if sig != self._signature:
+                    self._signature = sig
+                    self.generation += 1
+
+    def update(self, text: str, timeout: float) -> dict:
+        """Run a SPARQL Update in a one-shot writer process; workers re-open afterwards."""
+        with self._write_lock:
+            w = self._spawn("writer")
+            try:
+                reply = self._call(w, {"op": "update", "update": text}, time.monotonic() + timeout)
+            except TimeoutError:
+                raise QueryTimeout() from None
+            except (EOFError, OSError):
+                raise EndpointError(500, "the update writer stopped unexpectedly", note="crash") from None
+            finally:
+                self._kill(w.proc)
+            if reply[0] == "ok":
+                self.stats.update(reply[1])
+                with self._lock:
+                    self.generation += 1
+                    self._signature = _dir_signature(self.path)
+                return reply[1]
+            raise EndpointError(reply[1], reply[2])
+
+
+def _dir_signature(path: str) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_ino, st.st_mtime_ns
+
+
+def _read_exact(fd: int, n: int, deadline: float) -> bytes:
+    buf = bytearray()
+    while len(buf) < n:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise TimeoutError
+        ready, _, _ = select.select([fd], [], [], remaining)
+        if not ready:
+            raise TimeoutError
+        chunk = os.read(fd, min(n - len(buf), 1 << 20))
+        if not chunk:
+            raise EOFError
+        buf += chunk
+    return bytes(buf)
+
+
+def _kill_all(procs: dict[int, subprocess.Popen]) -> None:
+    for proc in list(procs.values()):
+        with contextlib.suppress(OSError):
+            proc.kill()
+    for pid, proc in list(procs.items()):
+        for f in (proc.stdin, proc.stdout):
+            with contextlib.suppress(OSError, ValueError):
+                f.close()
+        with contextlib.suppress(subprocess.TimeoutExpired, OSError):
+            proc.wait(timeout=5)
+        procs.pop(pid, None)
+
+
+def _snapshot(store) -> str:
+    """Copy a kg.store.Store into a private on-disk Oxigraph store; returns its directory."""
+    import pyoxigraph as ox
+
+    tmp = tempfile.mkdtemp(prefix="peerlearn-endpoint-")
+    target = os.path.join(tmp, "db")
+    snap = ox.Store(target)
+    raw = getattr(store, "raw", None)
+    if isinstance(raw, ox.Store):
+        snap.bulk_load(raw.dump(format=ox.RdfFormat.N_QUADS), format=ox.RdfFormat.N_QUADS)
+    else:
+        for name in store.graph_names():
+            data = store.graph(name).serialize(format="nt", encoding="utf-8")
+            snap.bulk_load(data, format=ox.RdfFormat.N_TRIPLES, to_graph=ox.NamedNode(str(name)))
+    snap.flush()
+    del snap
+    return target
+
+
+# ============================================================== HTTP
+
+class EndpointState:
+    """What the routes share; ``app.state.endpoint``. ``query`` serves other pages too."""
+
+    def __init__(self, pool: WorkerPool, config: EndpointConfig, examples: list, assets_dir: Path,
+                 cleanup: Callable[[], None]):
+        self.pool = pool
+        self.config = config
+        self.examples = examples
+        self.assets_dir = assets_dir
+        self._cleanup = cleanup
+        self.started = time.time()
+
+    async def query(self, sparql: str, *, fmt: str = "json", default_graphs: Sequence[str] | None = None,
+                    named_graphs: Sequence[str] | None = None) -> tuple[str, bytes]:
+        """Run a read-only query through the workers (same limits); returns (media type, body)."""
+        return await _run(self, sparql, SELECT_FORMATS.get(fmt) and fmt, GRAPH_FORMATS.get(fmt) and fmt,
+                          default_graphs, named_graphs)
+
+    def close(self) -> None:
+        self.pool.close()
+        self._cleanup()
+
+
+async def _run(state: EndpointState, text: str, select_fmt, graph_fmt, dg, ng) -> tuple[str, bytes]:
+    forbidden = find_forbidden(text)
+    if forbidden:
+        raise EndpointError(400, f"{forbidden} (federated query) is not allowed: this endpoint never "
+                                 "fetches other servers on a client's behalf", note="service refused")
+    cfg = state.config
+    job = {"op": "query", "query": text, "default_graphs": dg, "named_graphs": ng,
+           "has_from": _has_from(text), "select_format": select_fmt, "graph_format": graph_fmt,
+           "max_results": cfg.max_results}
+    try:
+        reply = await run_in_threadpool(state.pool.run, job, cfg.query_timeout)
+    except QueryTimeout:
+        raise EndpointError(503, f"query time limit of {cfg.query_timeout:g} s exceeded",
+                            note="timeout") from None
+    if reply[0] == "err":
+        raise EndpointError(reply[1], reply[2], note="query error")
+    _, key, body, _n = reply
+    media = (SELECT_FORMATS.get(key) or GRAPH_FORMATS[key])[0]
+    return media, body
+
+
+def _error(e: EndpointError, request: Request | None = None) -> Response:
+    if request is not None and e.note:
+        request.scope.setdefault("state", {})["log_note"] = e.note
+    return Response(e.message + "\n", status_code=e.status, media_type="text/plain; charset=utf-8",
+                    headers=e.headers)
+
+
+def _parse_params(raw: bytes, what: str) -> list[tuple[str, str]]:
+    try:
+        text = raw.decode("utf-8")
+        return parse_qsl(text, keep_blank_values=True, encoding="utf-8", errors="strict")
+    except UnicodeDecodeError:
+        raise EndpointError(400, f"the {what} is not valid UTF-8") from None
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    length = request.headers.get("content-length")
+    if length is not None:
+        try:
+            if int(length) > limit:
+                raise EndpointError(413, f"request body over the limit of {limit} bytes", note="too large")
+        except ValueError:
+            raise EndpointError(400, "bad Content-Length") from None
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise EndpointError(413, f"request body over the limit of {limit} bytes", note="too large")
+    return bytes(body)
+
+
+def _media_type(request: Request) -> tuple[str, dict[str, str]]:
+    raw = request.headers.get("content-type", "")
+    parts = [p.strip() for p in raw.split(";")]
+    params = {}
+    for p in parts[1:]:
+        k, _, v = p.partition("=")
+        params[k.strip().lower()] = v.strip().strip('"').lower()
+    return parts[0].lower(), params
+
+
+async def _sparql(request: Request) -> Response:
+    state: EndpointState = request.app.state.endpoint
+    try:
+        return await _sparql_inner(request, state)
+    except EndpointError as e:
+        return _error(e, request)
+
+
+async def _sparql_inner(request: Request, state: EndpointState) -> Response:
+    cfg = state.config
+    method = request.method
+    if method not in ("GET", "HEAD", "POST"):
+        raise EndpointError(405, f"method {method} not allowed; use GET or POST",
+                            headers={"Allow": "GET, HEAD, POST"})
+    raw_qs = request.scope.get("query_string", b"")
+    if len(raw_qs) > cfg.max_body_bytes:
+        raise EndpointError(414, f"query string over the limit of {cfg.max_body_bytes} bytes",
+                            note="too large")
+    params = _parse_params(raw_qs, "query string")
+    direct_query = direct_update = None
+    if method == "POST":
+        mtype, mparams = _media_type(request)
+        accepted = ("application/x-www-form-urlencoded", "application/sparql-query",
+                    "application/sparql-update")
+        if mtype not in accepted:
+            raise EndpointError(415, f"POST needs Content-Type {', '.join(accepted)} (got "
+                                     f"{mtype or 'none'})")
+        charset = mparams.get("charset", "utf-8")
+        if charset not in ("utf-8", "utf8"):
+            raise EndpointError(415, f"only UTF-8 is accepted (charset={charset})")
+        body = await _read_body(request, cfg.max_body_bytes)
+        if mtype == "application/x-www-form-urlencoded":
+            params += _parse_params(body, "form body")
+        else:
+            try:
+                text = body.decode("utf-8").removeprefix("\ufeff")
+            except UnicodeDecodeError:
+                raise EndpointError(400, "the request body is not valid UTF-8") from None
+            if mtype == "application/sparql-query":
+                direct_query = text
+            else:
+                direct_update = text
+    queries = [v for k, v in params if k == "query"] + ([direct_query] if direct_query is not None else [])
+    updates = [v for k, v in params if k == "update"] + ([direct_update] if direct_update is not None else [])
+    if queries and updates:
+        raise EndpointError(400, "a request carries either a query or an update, not both")
+    if len(queries) > 1 or len(updates) > 1:
+        raise EndpointError(400, "more than one query or update in the request")
+    if updates:
+        return await _update(request, state, updates[0], params)
+    if not queries:
+        if method == "POST":
+            raise EndpointError(400, "no query in the request (a 'query' parameter or an "
+                                     "application/sparql-query body)")
+        return await _service_description(request, state)
+    text = queries[0]
+    if not text.strip():
+        raise EndpointError(400, "the query is empty")
+    dg = [v for k, v in params if k == "default-graph-uri"]
+    ng = [v for k, v in params if k == "named-graph-uri"]
+    accept = request.headers.get("accept")
+    select_fmt = negotiate(accept, SELECT_FORMATS)
+    graph_fmt = negotiate(accept, GRAPH_FORMATS)
+    if select_fmt is None and graph_fmt is None:
+        raise EndpointError(406, "no acceptable result format; this endpoint offers: " + ", ".join(
+            mt.split(";")[0] for mt, _ in (*SELECT_FORMATS.values(), *GRAPH_FORMATS.values())))
+    media, body = await _run(state, text, select_fmt, graph_fmt,
+                             dg if (dg or ng) else None, ng if (dg or ng) else None)
+    return Response(body, media_type=media, headers={"Vary": "Accept"})
+
+
+async def _update(request: Request, state: EndpointState, text: str, params) -> Response:
+    cfg = state.config
+    if not cfg.allow_update:
+        raise EndpointError(403, "SPARQL Update is disabled on this endpoint", note="update refused")
+    auth = request.headers.get("authorization", "")
+    scheme, _, token = auth.partition(" ")
+    if not (scheme.lower() == "bearer" and cfg.update_token
+            and hmac.compare_digest(token.strip().encode(), cfg.update_token.encode())):
+        raise EndpointError(403, "SPARQL Update needs 'Authorization: Bearer <update token>'",
+                            note="update refused")
+    if request.method != "POST":
+        raise EndpointError(405, "SPARQL Update must be sent by POST", headers={"Allow": "POST"})
+    if any(k in ("using-graph-uri", "using-named-graph-uri") for k, _ in params):
+        raise EndpointError(400, "using-graph-uri / using-named-graph-uri are not supported; "
+                                 "write USING in the update")
+    forbidden = find_forbidden(text, update=True)
+    if forbidden:
+        raise EndpointError(400, f"{forbidden} is not allowed: this endpoint never fetches other "
+                                 "servers on a client's behalf", note="service refused")
+    try:
+        stats = await run_in_threadpool(state.pool.update, text, cfg.query_timeout)
+    except QueryTimeout:
+        raise EndpointError(503, f"query time limit of {cfg.query_timeout:g} s exceeded",
+                            note="timeout") from None
+    return JSONResponse({"ok": True, "triples": stats["triples"]})
+
+
+async def _service_description(request: Request, state: EndpointState) -> Response:
+    from rdflib import BNode, Graph, Namespace, URIRef
+    from rdflib.namespace import RDF
+
+    fmt = negotiate(request.headers.get("accept"), GRAPH_FORMATS)
+    if fmt is None:
+        raise EndpointError(406, "the service description comes as " + ", ".join(
+            mt.split(";")[0] for mt, _ in GRAPH_FORMATS.values()))
+    await run_in_threadpool(state.pool.start)
+    sd = Namespace("http://www.w3.org/ns/sparql-service-description#")
+    formats = Namespace("http://www.w3.org/ns/formats/")
+    g = Graph()
+    g.bind("sd", sd)
+    g.bind("formats", formats)
+    svc = BNode()
+    g.add((svc, RDF.type, sd.Service))
+    g.add((svc, sd.endpoint, URIRef(str(request.url_for("sparql")))))
+    g.add((svc, sd.supportedLanguage, sd.SPARQL11Query))
+    if state.config.allow_update:
+        g.add((svc, sd.supportedLanguage, sd.SPARQL11Update))
+    for name in ("SPARQL_Results_JSON", "SPARQL_Results_XML", "SPARQL_Results_CSV",
+                 "SPARQL_Results_TSV", "Turtle", "N-Triples", "RDF_XML", "JSON-LD"):
+        g.add((svc, sd.resultFormat, formats[name]))
+    g.add((svc, sd.feature, sd.UnionDefaultGraph))
+    dataset, default = BNode(), BNode()
+    g.add((svc, sd.defaultDataset, dataset))
+    g.add((dataset, RDF.type, sd.Dataset))
+    g.add((dataset, sd.defaultGraph, default))
+    g.add((default, RDF.type, sd.Graph))
+    for name in state.pool.stats.get("graphs") or []:
+        ng = BNode()
+        g.add((dataset, sd.namedGraph, ng))
+        g.add((ng, RDF.type, sd.NamedGraph))
+        g.add((ng, sd.name, URIRef(name)))
+    rdflib_fmt = {"turtle": "turtle", "nt": "nt", "rdfxml": "xml", "jsonld": "json-ld"}[fmt]
+    out = g.serialize(format=rdflib_fmt)
+    return Response(out.encode() if isinstance(out, str) else out, media_type=GRAPH_FORMATS[fmt][0],
+                    headers={"Vary": "Accept"})
+
+
+async def _healthz(request: Request) -> Response:
+    state: EndpointState = request.app.state.endpoint
+    try:
+        await run_in_threadpool(state.pool.start)
+    except StoreError as e:
+        return JSONResponse({"status": "error", "error": str(e)}, status_code=503)
+    pool = state.pool
+    return JSONResponse({
+        "status": "ok",
+        "triples": pool.stats.get("triples"),
+        "graphs": len(pool.stats.get("graphs") or []),
+        "workers": pool.size, "worker_pids": pool.pids(), "busy": pool.busy,
+        "worker_restarts": pool.restarts,
+        "network_isolated": pool.stats.get("isolated"),
+        "update_enabled": state.config.allow_update,
+        "ui_assets": (state.assets_dir / "yasgui.min.js").is_file(),
+        "uptime_s": round(time.time() - state.started, 1),
+    })
+
+
+_CSP = ("default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+        "img-src 'self' data:; font-src 'self' data:; connect-src 'self'; base-uri 'none'; "
+        "form-action 'self'; frame-ancestors 'none'")
+
+
+def _example_tabs(examples: list) -> list[dict]:
+    tabs = []
+    for ex in examples:
+        head = [f"# {ex.title}"]
+        head += [f"# {line}" for line in (ex.description or "").splitlines() if line.strip()]
+        if ex.parameters:
+            head.append("# Parameters (bind with VALUES to narrow the answer):")
+            head += [f"#   ?{var}: {what}" for var, what in ex.parameters.items()]
+        tabs.append({"name": ex.name, "title": ex.title, "description": ex.description,
+                     "parameters": dict(ex.parameters), "query": "\n".join(head) + "\n" + ex.text.strip() + "\n"})
+    return tabs
+
+
+async def _ui(request: Request) -> Response:
+    state: EndpointState = request.app.state.endpoint
+    tabs = _example_tabs(state.examples)
+    installed = (state.assets_dir / "yasgui.min.js").is_file()
+    data = json.dumps(tabs, ensure_ascii=False).replace("<", "\\u003c").replace(">", "\\u003e") \
+        .replace("&", "\\u0026")
+    if installed:
+        page = (WEB_ASSETS / "index.html").read_text(encoding="utf-8")
+        page = page.replace("{{EXAMPLES_JSON}}", data).replace("{{N_EXAMPLES}}", str(len(tabs)))
+        return HTMLResponse(page, headers={"Content-Security-Policy": _CSP})
+    items = "".join(
+        f'<li><a href="sparql?query={html.escape(_quote(t["query"]))}">{html.escape(t["title"])}</a>'
+        f" ({html.escape(t['name'])})</li>" for t in tabs)
+    page = (WEB_ASSETS / "missing_assets.html").read_text(encoding="utf-8")
+    page = page.replace("{{ASSETS_DIR}}", html.escape(str(state.assets_dir))).replace("{{EXAMPLES}}", items)
+    return HTMLResponse(page, headers={"Content-Security-Policy": _CSP})
+
+
+class _OptionalStatic:
+    """StaticFiles over a directory that may not exist (yet): 404 until it does."""
+
+    def __init__(self, directory: Path):
+        self.directory = directory
+        self._files: StaticFiles | None = None
+
+    async def __call__(self, scope, receive, send):
+        if self._files is None:
+            if not self.directory.is_dir():
+                await Response("not installed (make assets)\n", status_code=404,
+                               media_type="text/plain; charset=utf-8")(scope, receive, send)
+                return
+            self._files = StaticFiles(directory=self.directory)
+        await self._files(scope, receive, send)
+
+
+def _quote(s: str) -> str:
+    from urllib.parse import quote
+
+    return quote(s, safe="")
+
+
+class _Frontdoor:
+    """ASGI middleware: Host check, security headers, one JSON log line per request."""
+
+    def __init__(self, app, log: Callable[[str], None], allowed_hosts: tuple[str, ...] | None):
+        self.app = app
+        self.log = log
+        self.allowed = None if allowed_hosts is None or "*" in allowed_hosts else \
+            {h.lower().strip("[]") for h in allowed_hosts}
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        status, sent = [0], [0]
+
+        async def _send(msg):
+            if msg["type"] == "http.response.start":
+                status[0] = msg["status"]
+                headers = list(msg.get("headers", []))
+                headers += [(b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"no-referrer")]
+                msg = {**msg, "headers": headers}
+            elif msg["type"] == "http.response.body":
+                sent[0] += len(msg.get("body", b""))
+            await send(msg)
+
+        try:
+            if self.allowed is not None and _host_name(scope) not in self.allowed:
+                scope.setdefault("state", {})["log_note"] = "host refused"
+                await Response("invalid Host header\n", status_code=400,
+                               media_type="text/plain; charset=utf-8")(scope, receive, _send)
+            else:
+                await self.app(scope, receive, _send)
+        finally:
+            client = scope.get("client") or ("", 0)
+            entry = {"ts": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                     "method": scope.get("method"), "path": scope.get("path"),
+                     "status": status[0] or 500, "duration_ms": round((time.perf_counter() - start) * 1000, 1),
+                     "bytes": sent[0], "client": client[0]}
+            note = (scope.get("state") or {}).get("log_note")
+            if note:
+                entry["note"] = note
+            with contextlib.suppress(Exception):
+                self.log(json.dumps(entry))
+
+
+def _host_name(scope) -> str:
+    for k, v in scope.get("headers", []):
+        if k == b"host":
+            host = v.decode("latin-1").strip().lower()
+            if host.startswith("["):
+                return host[1:].split("]", 1)[0]
+            return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+    return ""
+
+
+def _is_loopback(host: str) -> bool:
+    if host in ("localhost",):
+        return True
+    try:
+        import ipaddress
+
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _default_log(line: str) -> None:
+    logging.getLogger("peerlearn.endpoint").info(line)
+
+
+def create_app(store_path: str | os.PathLike | None = None, config: EndpointConfig = EndpointConfig(), *,
+               examples: Mapping[str, Any] | Iterable[Any] | None = None, store=None,
+               extra_routes: Sequence[BaseRoute] = (), log: Callable[[str], None] | None = None,
+               assets_dir: str | os.PathLike | None = None) -> Starlette:
+    """The endpoint as a Starlette app (workers start with the app's lifespan or on first use).
+
+    ``store_path``: an on-disk Oxigraph store, opened read-only by the workers; or ``store``: a
+    ``kg.store.Store`` whose content is copied into a private temporary store. ``examples``:
+    ExampleQuery objects (a dict or a list), default ``kg.queries.EXAMPLES``. ``extra_routes``:
+    more Starlette routes on the same app (``mount_routes`` adds them later). ``assets_dir``:
+    where YASGUI's ``build/`` is (default ``node_modules/@zazuko/yasgui/build`` at the repo root,
+    or ``$PEERLEARN_YASGUI_DIR``).
+    """
+    if (store_path is None) == (store is None):
+        raise ConfigError("create_app needs exactly one of store_path and store")
+    if config.allow_update and not config.update_token:
+        raise ConfigError("allow_update needs an update_token (clients send it as a bearer token)")
+    if config.workers < 1 or config.query_timeout <= 0 or config.max_results < 1 or config.max_body_bytes < 1:
+        raise ConfigError("workers, query_timeout, max_results and max_body_bytes must be positive")
+    log = log or _default_log
+    cleanup: Callable[[], None] = lambda: None  # noqa: E731
+    if store is not None:
+        path = _snapshot(store)
+        tmp_root = os.path.dirname(path)
+        cleanup = lambda: shutil.rmtree(tmp_root, ignore_errors=True)  # noqa: E731
+    else:
+        path = str(store_path)
+        if not Path(path).is_dir():
+            raise StoreError(f"{path}: no store here; run `peerlearn build` first")
+    if examples is None:
+        from kg.queries import EXAMPLES
+
+        examples = EXAMPLES
+    example_list = list(examples.values()) if isinstance(examples, Mapping) else list(examples)
+    if assets_dir is None:
+        assets_dir = os.environ.get("PEERLEARN_YASGUI_DIR") or ROOT / "node_modules" / YASGUI_PACKAGE / "build"
+    assets = Path(assets_dir)
+    pool = WorkerPool(path, config.workers, memory_mb=config.worker_memory_mb,
+                      isolate=config.isolate_network, log=log)
+    state = EndpointState(pool, config, example_list, assets, cleanup)
+    weakref.finalize(state, cleanup)
+
+    @asynccontextmanager
+    async def lifespan(app):
+        await run_in_threadpool(pool.start)
+        log(json.dumps({"event": "workers_started", "workers": pool.size, "pids": pool.pids(),
+                        "triples": pool.stats.get("triples"),
+                        "network_isolated": pool.stats.get("isolated")}))
+        try:
+            yield
+        finally:
+            state.close()
+
+    routes: list[BaseRoute] = [
+        Route("/", _ui, methods=["GET"], name="ui"),
+        Route("/sparql", _sparql, methods=["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"],
+              name="sparql"),
+        Route("/healthz", _healthz, methods=["GET"], name="healthz"),
+        Mount("/assets/yasgui", _OptionalStatic(assets), name="yasgui"),
+        Mount("/assets/peerlearn", StaticFiles(directory=WEB_ASSETS), name="peerlearn_assets"),
+        *extra_routes,
+    ]
+    app = Starlette(routes=routes, lifespan=lifespan)
+    app.state.endpoint = state
+    hosts = config.allowed_hosts
+    if hosts is None and _is_loopback(config.host):
+        hosts = LOOPBACK_HOSTS
+    app.add_middleware(_Frontdoor, log=log, allowed_hosts=hosts)
+    return app
+
+
+def mount_routes(app: Starlette, routes: Iterable[BaseRoute]) -> None:
+    """Add routes (e.g. facilitator pages) to an endpoint app; they share its Host check and log.
+
+    Route handlers can run queries through the endpoint's workers with
+    ``await request.app.state.endpoint.query(sparql)``.
+    """
+    app.router.routes.extend(routes)
+
+
+def serve(store_path: str | os.PathLike | None, config: EndpointConfig = EndpointConfig(), *,
+          examples=None, log: Callable[[str], None] = print, store=None,
+          extra_routes: Sequence[BaseRoute] = ()) -> None:
+    """Run the endpoint with uvicorn until SIGINT/SIGTERM, then shut down gracefully."""
+    import uvicorn
+
+    def log_line(line: str) -> None:
+        log(line)
+        with contextlib.suppress(Exception):
+            sys.stdout.flush()
+
+    app = create_app(store_path, config, examples=examples, store=store, extra_routes=extra_routes,
+                     log=log_line)
+    family = socket.AF_INET6 if ":" in config.host else socket.AF_INET
+    # IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY on accepted sockets only then; without
+    # it every keep-alive response waits ~40 ms (Nagle + delayed ACK between headers and body).
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((config.host, config.port))
+    except OSError as e:
+        sock.close()
+        raise ConfigError(f"cannot listen on {config.host}:{config.port} ({e})") from None
+    sock.listen(128)
+    port = sock.getsockname()[1]
+    host = f"[{config.host}]" if family == socket.AF_INET6 else config.host
+    if not _is_loopback(config.host):
+        log_line(json.dumps({"event": "warning", "message": f"listening on {config.host}, reachable "
+                             "from other machines; the endpoint has no user accounts"}))
+    log_line(json.dumps({"event": "listening", "url": f"http://{host}:{port}/", "sparql":
+                         f"http://{host}:{port}/sparql", "pid": os.getpid()}))
+    class _Server(uvicorn.Server):
+        def handle_exit(self, sig, frame):  # stop gracefully, then return (uvicorn would re-raise)
+            super().handle_exit(sig, frame)
+            with contextlib.suppress(AttributeError):
+                self._captured_signals.clear()
+
+    server = _Server(uvicorn.Config(
+        app, log_level="warning", access_log=False, lifespan="on", proxy_headers=False,
+        server_header=False, timeout_graceful_shutdown=max(5, int(config.query_timeout) + 2),
+        h11_max_incomplete_event_size=max(65536, config.max_body_bytes + 16384)))
+    try:
+        server.run(sockets=[sock])
+    finally:
+        sock.close()
+        log_line(json.dumps({"event": "stopped"}))
