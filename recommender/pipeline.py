@@ -155,8 +155,8 @@ def proximities(cat: Catalog) -> dict[tuple[str, str], tuple[float, float]]:
     G = knowledge_graph(cat)
     twins = [t for t in cat.twins.values() if t.iri in G]
     pilots = [p for p in cat.pilots.values() if p.iri in G]
-    from_twin = personalized_pagerank(G, [t.iri for t in twins])
-    from_pilot = personalized_pagerank(G, [p.iri for p in pilots])
+    from_twin = personalized_pagerank(G, [t.iri for t in twins], targets=[p.iri for p in pilots])
+    from_pilot = personalized_pagerank(G, [p.iri for p in pilots], targets=[t.iri for t in twins])
     out: dict[tuple[str, str], tuple[float, float]] = {}
     fwd: dict[tuple[str, str], float] = {}
     for t in twins:

@@ -433,11 +433,13 @@ def to_graph(data: TabularData) -> Graph:
         g.add((c, PL.cohortNumber, Literal(n, datatype=XSD.integer)))
         g.add((c, RDFS.label, Literal(f"Cohort {n}", lang="en")))
     counters: dict[str, int] = {}
+    pilot_ids = {r.values["id"] for r in data.rows["pilots"]}
+    twin_ids = {r.values["id"] for r in data.rows["twins"]}
     for r in data.rows["narratives"]:
         v = r.values
         subj = v["subject"]
         counters[subj] = counters.get(subj, 0) + 1
-        s = _subject_iri(data, subj)
+        s = pilot_iri(subj) if subj in pilot_ids else twin_iri(subj) if subj in twin_ids else city_iri(subj)
         n = DATA[f"narrative/{subj}/{counters[subj]}"]
         g.add((n, RDF.type, PL.Narrative))
         g.add((n, PL.text, Literal(v["text"], lang=v["lang"] or "en")))
@@ -445,14 +447,6 @@ def to_graph(data: TabularData) -> Graph:
             g.add((n, DCTERMS.source, Literal(v["source"])))
         g.add((s, PL.narrative, n))
     return g
-
-
-def _subject_iri(data: TabularData, sid: str) -> URIRef:
-    if any(r.values["id"] == sid for r in data.rows["pilots"]):
-        return pilot_iri(sid)
-    if any(r.values["id"] == sid for r in data.rows["twins"]):
-        return twin_iri(sid)
-    return city_iri(sid)
 
 
 def _sources(g: Graph, s: URIRef, sources: list[str]) -> None:
