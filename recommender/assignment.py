@@ -93,6 +93,11 @@ def assign(scores: Iterable[PairScore], capacities: Mapping[str, int], *, cohort
         rest = Overrides(tuple(p for p in overrides.pins if p != pin), overrides.exclusions)
         without = _solve(by_pair, twin_ids, capacities, per_twin, overload_penalty, rest)
         pin_costs[f"{pin[0]}->{pin[1]}"] = round(without[1] - result[1], 6)
+    exclusion_costs = {}
+    for ex in overrides.exclusions:
+        rest = Overrides(overrides.pins, tuple(e for e in overrides.exclusions if e != ex))
+        without = _solve(by_pair, twin_ids, capacities, per_twin, overload_penalty, rest)
+        exclusion_costs[f"{ex[0]}-/->{ex[1]}"] = round(without[1] - result[1], 6)
     chosen, objective, unassigned = result
     pinned = set(overrides.pins)
     pairs = tuple(AssignedPair(t, p, by_pair[t, p].score, by_pair[t, p].twin_score,
@@ -109,9 +114,12 @@ def assign(scores: Iterable[PairScore], capacities: Mapping[str, int], *, cohort
     for key, cost in pin_costs.items():
         notes.append(f"pin {key} costs {cost:.3f} of the objective" if cost > 1e-9
                      else f"pin {key} costs nothing: the optimum keeps it anyway")
+    for key, cost in exclusion_costs.items():
+        notes.append(f"exclusion {key} costs {cost:.3f} of the objective" if cost > 1e-9
+                     else f"exclusion {key} costs nothing: the optimum avoids that pair anyway")
     return Assignment(cohort=cohort, pairs=pairs, objective=round(objective, 6), optimal=True,
                       loads=loads, capacities=dict(sorted(capacities.items())),
-                      unassigned=tuple(unassigned), pin_costs=pin_costs,
+                      unassigned=tuple(unassigned), pin_costs={**pin_costs, **exclusion_costs},
                       exclusions=tuple(overrides.exclusions), notes=tuple(notes))
 
 

@@ -535,9 +535,16 @@ def cmd_report(args) -> int:
                                    resolve_twin=lambda n: cat.find_twin(n, cohort=cohort).id,
                                    resolve_pilot=lambda n: cat.find_pilot(n).id)
     a = m.assign(cohort, overrides)
+    evaluation = None
+    if args.pairings:
+        from recommender.evaluate import evaluate, read_pairings
+
+        pairs, skipped = read_pairings(args.pairings, cat)
+        pairs = [p for p in pairs if cat.twins[p.twin].cohort == cohort]
+        evaluation = {cohort: {"pairs": len(pairs), "rows": evaluate(m, pairs), "skipped": skipped}}
     pdf = not args.no_pdf and find_chromium() is not None
     paths = write_outputs(m, {cohort: a}, Path(args.out), settings, pdf=pdf, only=only,
-                          progress=sys.stderr.isatty())
+                          progress=sys.stderr.isatty(), evaluation=evaluation)
     out(f"wrote {len(paths)} files to {args.out}/" + ("" if pdf else " (no PDFs: Chromium not found or --no-pdf)"))
     return 0
 
@@ -645,6 +652,8 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("--out", default="reports", metavar="DIR", help="output folder (default: reports)")
     rp.add_argument("--pins", metavar="FILE", help="facilitator pins/exclusions, as for assign")
     rp.add_argument("--no-pdf", action="store_true", help="skip the PDFs (printed by headless Chromium)")
+    rp.add_argument("--pairings", metavar="FILE",
+                    help="known pairings (as for evaluate): adds the match-quality table to the cohort page")
     model_flags(rp)
 
     for register in EXTRA_PARSERS:

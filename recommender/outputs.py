@@ -11,6 +11,7 @@ CSV columns:
 - ``topics-cohort-N.csv``: twin_id, pilot_id, module, direction, title, questions (" | "-joined),
   evidence
 - ``loads-cohort-N.csv``: pilot_id, pilot, load, capacity
+- ``evaluation-cohort-N.csv`` (with known pairings): model, n, hit@1, hit@3, hit@5, mrr
 """
 
 from __future__ import annotations
@@ -147,22 +148,27 @@ def write_atomically(files: dict[str, str | bytes], out_dir: Path, *, pdf: bool 
     return [out_dir / n for n in sorted(files)]
 
 
-def all_files(matcher, assignments, settings) -> dict[str, str | bytes]:
-    """Every output of a run: tables (CSV, JSON, Markdown) and HTML pages."""
+def all_files(matcher, assignments, settings, *, evaluation=None) -> dict[str, str | bytes]:
+    """Every output of a run: tables (CSV, JSON, Markdown) and HTML pages; with
+    ``evaluation`` (cohort -> metrics), also ``evaluation-cohort-N.csv`` and a section on the
+    cohort page."""
     from recommender.reports import render_reports
 
     files = render_outputs(matcher, assignments, settings)
-    files.update(render_reports(matcher, assignments, settings))
+    for cohort, ev in sorted((evaluation or {}).items()):
+        files[f"evaluation-cohort-{cohort}.csv"] = _csv([r.row() for r in ev["rows"]])
+    files.update(render_reports(matcher, assignments, settings, evaluation=evaluation))
     return files
 
 
 def write_outputs(matcher, assignments, out_dir: Path, settings, *, pdf: bool = False,
-                  only: Callable[[str], bool] | None = None, progress: bool = False) -> list[Path]:
+                  only: Callable[[str], bool] | None = None, progress: bool = False,
+                  evaluation=None) -> list[Path]:
     """Write a run's outputs atomically; with ``pdf``, also a PDF of each HTML page (Chromium).
 
     ``only`` keeps the files whose relative name it accepts (e.g. one twin's pages).
     """
-    files = all_files(matcher, assignments, settings)
+    files = all_files(matcher, assignments, settings, evaluation=evaluation)
     if only is not None:
         files = {k: v for k, v in files.items() if only(k)}
     return write_atomically(files, out_dir, pdf=pdf, progress=progress)

@@ -97,6 +97,7 @@ class Assignment:
     loads: dict[str, int]                   # pilot -> twins assigned
     capacities: dict[str, int]
     unassigned: tuple[str, ...] = ()
-    pin_costs: dict[str, float] = field(default_factory=dict)   # "twin->pilot" -> objective lost
+    pin_costs: dict[str, float] = field(default_factory=dict)   # "twin->pilot" (pin) or "twin-/->pilot"
+                                                                # (exclusion) -> objective it costs
     exclusions: tuple[tuple[str, str], ...] = ()
     notes: tuple[str, ...] = ()

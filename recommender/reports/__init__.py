@@ -67,8 +67,12 @@ FORMAT_SHAPES = {"online meeting": "circle", "workshop": "square", "site visit":
                  "visit from the pilot": "diamond"}
 
 
-def render_reports(matcher, assignments: dict[int, Assignment], settings) -> dict[str, str | bytes]:
-    """Relative file name -> HTML for every cohort, twin and pilot page of ``assignments``."""
+def render_reports(matcher, assignments: dict[int, Assignment], settings, *,
+                   evaluation: dict[int, dict] | None = None) -> dict[str, str | bytes]:
+    """Relative file name -> HTML for every cohort, twin and pilot page of ``assignments``.
+
+    ``evaluation`` maps a cohort to ``{"pairs": n, "rows": [Metrics], "skipped": [str]}``
+    (from ``recommender.evaluate``) to add the match-quality table to its page."""
     env = _environment()
     cat = matcher.catalog
     shortlist = settings.matching.shortlist
@@ -82,6 +86,7 @@ def render_reports(matcher, assignments: dict[int, Assignment], settings) -> dic
     pages = {"pilots": pilot_ids, "twins": {t.id for c in assignments for t in matcher.cohort_twins(c)}}
     for cohort, a in sorted(assignments.items()):
         ctx = _cohort_context(matcher, a, shortlist, pages)
+        ctx["evaluation"] = (evaluation or {}).get(cohort)
         files[f"cohort-{cohort}.html"] = env.get_template("cohort.html.j2").render(**ctx)
         for twin in sorted(matcher.cohort_twins(cohort), key=lambda t: t.id):
             ctx = _twin_context(matcher, a, twin, shortlist, pages)

@@ -124,6 +124,8 @@ class TestAssignment:
         res = assign(scores, {"X": 1}, overrides=Overrides(exclusions=(("a", "X"),)))
         assert [(p.twin, p.pilot) for p in res.pairs] == [("b", "X")]
         assert res.unassigned == ("a",)
+        assert res.pin_costs == {"a-/->X": pytest.approx(0.1)}   # 0.9 for a instead of 0.8 for b
+        assert any("exclusion a-/->X costs 0.100" in n for n in res.notes)
 
     def test_mini_cohort_is_within_capacity(self, matcher):
         a = matcher.assign(1)

@@ -127,3 +127,18 @@ def test_report_command_for_one_twin(tmp_path):
     assert sorted(p.name for p in (tmp_path / "rep").rglob("*") if p.is_file()) == ["T1-westford.html"]
     bad = run_cli("report", "--out", "rep", "--no-model", cwd=tmp_path)
     assert bad.returncode == 2 and "give --cohort N or --twin NAME" in bad.stderr
+
+
+def test_report_with_known_pairings_shows_the_evaluation(tmp_path):
+    from tests.conftest import MINI
+
+    assert run_cli("build", str(MINI), cwd=tmp_path).returncode == 0
+    pairs = tmp_path / "pairs.csv"
+    pairs.write_text("twin_city,twin_cohort,pilot_id\nWestford,1,P1\nRiverton,1,P2\n", encoding="utf-8")
+    res = run_cli("report", "--cohort", "1", "--out", "rep", "--no-model", "--no-pdf",
+                  "--pairings", str(pairs), cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    page = (tmp_path / "rep" / "cohort-1.html").read_text(encoding="utf-8")
+    assert "Match quality against known pairings" in page and "random" in page
+    rows = (tmp_path / "rep" / "evaluation-cohort-1.csv").read_text(encoding="utf-8").splitlines()
+    assert rows[0] == "model,n,hit@1,hit@3,hit@5,mrr" and rows[1].startswith("peerlearn (all signals),2,")
