@@ -549,6 +549,30 @@ def cmd_report(args) -> int:
     return 0
 
 
+@command("serve")
+def cmd_serve(args) -> int:
+    """SPARQL 1.1 endpoint, query UI and facilitator pages (binds 127.0.0.1 unless told otherwise)."""
+    from dataclasses import replace
+
+    from kg.endpoint import serve
+    from recommender.web import cached_matcher_factory, config_from, facilitator_routes
+
+    settings = _settings(args)
+    if settings.store.backend != "oxigraph":
+        raise PeerlearnError("serve needs the on-disk oxigraph store (store.backend = \"oxigraph\")")
+    path = Path(settings.store.path)
+    if not path.exists():
+        raise PeerlearnError(f"{path}: no knowledge graph yet; run `peerlearn build` first")
+    config = config_from(settings.server)
+    if args.host:
+        config = replace(config, host=args.host)
+    if args.port is not None:
+        config = replace(config, port=args.port)
+    routes = [] if args.no_pages else facilitator_routes(cached_matcher_factory(path, settings))
+    serve(path, config, extra_routes=routes, log=out)
+    return 0
+
+
 # ------------------------------------------------------------------------ parser
 
 def build_parser() -> argparse.ArgumentParser:
@@ -655,6 +679,11 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("--pairings", metavar="FILE",
                     help="known pairings (as for evaluate): adds the match-quality table to the cohort page")
     model_flags(rp)
+
+    sv = sub.add_parser("serve", help=cmd_serve.__doc__, description=cmd_serve.__doc__)
+    sv.add_argument("--host", help="address to bind (default: server.host, 127.0.0.1)")
+    sv.add_argument("--port", type=int, help="port (default: server.port, 7878; 0 picks a free one)")
+    sv.add_argument("--no-pages", action="store_true", help="only the SPARQL endpoint and query UI")
 
     for register in EXTRA_PARSERS:
         register(sub)

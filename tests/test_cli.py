@@ -132,3 +132,34 @@ def test_evaluate_on_the_dev_pairings(tmp_path):
     assert doc["pairs"] == 22
     rows = {r["model"]: r for r in doc["metrics"]}
     assert rows["random"]["hit@5"] < rows["peerlearn (all signals)"]["hit@5"]
+
+
+def test_serve_end_to_end(built):
+    """`peerlearn serve` on a free loopback port: SPARQL, facilitator page, graceful stop."""
+    import signal
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+    from pathlib import Path
+
+    exe = Path(sys.executable).with_name("peerlearn")
+    proc = subprocess.Popen([str(exe), "serve", "--port", "0"], cwd=built, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        url = None
+        deadline = time.time() + 60
+        while time.time() < deadline and url is None:
+            line = proc.stdout.readline()
+            if '"listening"' in line:
+                url = json.loads(line)["url"]
+        assert url and url.startswith("http://127.0.0.1:")
+        req = urllib.request.Request(url + "sparql?query=ASK%7B?s?p?o%7D",
+                                     headers={"Accept": "application/sparql-results+json"})
+        assert json.loads(urllib.request.urlopen(req, timeout=30).read())["boolean"] is True
+        page = urllib.request.urlopen(url + "facilitator/pair/P1/Westford", timeout=120).read().decode()
+        assert "Getting started" in page and "evidence" in page.lower()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        code = proc.wait(timeout=60)
+    assert code == 0
