@@ -28,13 +28,37 @@ def test_build_prints_counts(built):
     assert (counts["cities"], counts["pilots"], counts["twins"]) == (5, 3, 3)
 
 
+def _readme_counts() -> dict:
+    """The counts the dataset README states (kg/datasets/nzc/README.md, section Counts)."""
+    import re
+
+    from tests.conftest import ROOT
+
+    text = " ".join((ROOT / "kg" / "datasets" / "nzc" / "README.md").read_text(encoding="utf-8").split())
+
+    def per_cohort(what):
+        part = re.search(rf"{what}: \*\*\d+\*\* — (cohort 1: \d+, cohort 2: \d+, cohort 3: \d+)", text).group(1)
+        return {k: int(v) for k, v in re.findall(r"cohort (\d): (\d+)", part)}
+
+    return {
+        "cities": int(re.search(r"Cities: \*\*(\d+)\*\* in total", text).group(1)),
+        "missionCities": int(re.search(r"\*\*(\d+)\*\* Mission Cities", text).group(1)),
+        "pilots": int(re.search(r"Pilot activities: \*\*(\d+)\*\*", text).group(1)),
+        "twins": int(re.search(r"Twins: \*\*(\d+)\*\*", text).group(1)),
+        "pilots_by_cohort": per_cohort("Pilot activities"),
+        "twins_by_cohort": per_cohort("Twins"),
+    }
+
+
 def test_bundled_dataset_counts_match_its_readme(tmp_path):
     res = run_cli("build", "--json", cwd=tmp_path)
     assert res.returncode == 0, res.stderr
     c = json.loads(res.stdout)
-    assert (c["pilots"], c["twins"], c["missionCities"]) == (65, 51, 110)
-    assert {k: v["pilots"] for k, v in c["by_cohort"].items()} == {"1": 25, "2": 17, "3": 23}
-    assert {k: v["twins"] for k, v in c["by_cohort"].items()} == {"1": 23, "2": 9, "3": 19}
+    stated = _readme_counts()
+    assert (c["cities"], c["missionCities"], c["pilots"], c["twins"]) == (
+        stated["cities"], stated["missionCities"], stated["pilots"], stated["twins"])
+    assert {k: v["pilots"] for k, v in c["by_cohort"].items()} == {str(k): v for k, v in stated["pilots_by_cohort"].items()}
+    assert {k: v["twins"] for k, v in c["by_cohort"].items()} == {str(k): v for k, v in stated["twins_by_cohort"].items()}
 
 
 def test_query_formats(built):
