@@ -16,8 +16,6 @@ evaluator there), ``initBindings`` on rdflib, a VALUES block for remote endpoint
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -27,6 +25,7 @@ from rdflib import BNode, Dataset, Graph, Literal, URIRef
 from rdflib.term import Node
 
 from kg.errors import StoreError
+from kg.files import staged_dir
 from kg.results import QueryResult
 
 BACKENDS = ("oxigraph", "rdflib", "remote")
@@ -117,16 +116,7 @@ class OxigraphStore(Store):
         return self._store
 
     def replace_graph(self, name: URIRef, graph: Graph) -> None:
-        ox = self._ox
-        g = ox.NamedNode(str(name))
-        data = graph.serialize(format="nt", encoding="utf-8")
-        try:
-            self._store.remove_graph(g)
-        except (OSError, ValueError):
-            pass
-        self._store.load(data, format=ox.RdfFormat.N_TRIPLES, to_graph=g)
-        if self.path is not None:
-            self._store.flush()
+        self.replace_graph_ntriples(name, graph.serialize(format="nt", encoding="utf-8"))
 
     def add_ntriples(self, data: bytes, name: URIRef) -> None:
         """Bulk-load N-Triples into a named graph (fast path for large graphs)."""
@@ -356,22 +346,11 @@ def open_store(backend: str = "oxigraph", *, path: str | os.PathLike | None = No
 
 @contextmanager
 def atomic_oxigraph_dir(target: str | os.PathLike) -> Iterator[OxigraphStore]:
-    """Build an on-disk Oxigraph store in a temporary directory beside ``target`` and move it
-    into place only if the block succeeds: a failed build leaves the previous store intact."""
-    target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-    store = OxigraphStore(tmp / "db")
-    try:
-        yield store
-        store.close()
-        old = None
-        if target.exists():
-            old = target.with_name(f".{target.name}.old")
-            shutil.rmtree(old, ignore_errors=True)
-            os.replace(target, old)
-        os.replace(tmp / "db", target)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    """Build an on-disk Oxigraph store in a staging folder beside ``target`` and move it into
+    place only if the block succeeds: a failed build leaves the previous store intact."""
+    with staged_dir(target) as tmp:
+        store = OxigraphStore(tmp)
+        try:
+            yield store
+        finally:
+            store.close()

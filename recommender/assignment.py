@@ -13,7 +13,6 @@ milliseconds; ``benchmarks/`` compares it with scipy's matching for the 50k-edge
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +20,7 @@ from pathlib import Path
 import networkx as nx
 
 from kg.errors import InputError
+from kg.ingest.tabular import read_csv_records
 from recommender.types import AssignedPair, Assignment, PairScore
 
 SCALE = 1_000_000
@@ -40,25 +40,10 @@ def read_overrides(path: str | Path, known_twins: Iterable[str], known_pilots: I
     """Read a facilitator file: CSV with columns ``action,twin,pilot`` where action is ``pin``
     or ``exclude``; twins and pilots by id or name (resolved by the given functions)."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise InputError("no such file", path=path) from None
-    except UnicodeDecodeError:
-        raise InputError("not valid UTF-8", path=path) from None
-    rows = list(csv.DictReader(text.splitlines()))
-    if not rows and not text.strip():
-        raise InputError("empty file", path=path)
-    header = set(rows[0]) if rows else set()
-    for col in ("action", "twin", "pilot"):
-        if col not in header:
-            raise InputError(f"missing column {col!r} (expected action,twin,pilot)", path=path, row=1, field=col)
     twins, pilots = set(known_twins), set(known_pilots)
     pins, excl = [], []
-    for i, r in enumerate(rows, start=2):
-        action = (r["action"] or "").strip().lower()
-        t = (r["twin"] or "").strip()
-        p = (r["pilot"] or "").strip()
+    for i, r in read_csv_records(path, ("action", "twin", "pilot")):
+        action, t, p = r["action"].lower(), r["twin"], r["pilot"]
         try:
             t = resolve_twin(t) if resolve_twin else t
             p = resolve_pilot(p) if resolve_pilot else p

@@ -237,13 +237,6 @@ def _weights(args, matcher) -> dict:
     return w
 
 
-SIGNAL_WORDS = {
-    "barrier_fit": "addresses the twin's barriers", "domain_fit": "works in the twin's domains",
-    "lever_fit": "uses the twin's levers", "solution_fit": "has solutions for the twin's needs",
-    "shared_challenge": "the twin shares the pilot's challenges", "experience_fit": "the twin brings experience",
-    "narrative_similarity": "similar narratives", "graph_proximity": "close in the knowledge graph",
-    "context": "similar setting",
-}
 
 
 def _score_json(s, cat) -> dict:
@@ -256,6 +249,8 @@ def _score_json(s, cat) -> dict:
 
 
 def _print_ranked(ranked, cat, *, by_pilot: bool) -> None:
+    from recommender.outputs import SIGNAL_WORDS
+
     for i, s in enumerate(ranked, start=1):
         name = cat.twin_name(s.twin) if by_pilot else f"{s.pilot} {cat.pilots[s.pilot].acronym or cat.pilots[s.pilot].title}"
         out(f"{i}. {name}  score {s.score:.2f}  (twin learns {s.twin_score:.2f}, pilot learns {s.pilot_score:.2f})")

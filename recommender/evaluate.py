@@ -9,11 +9,11 @@ exactly the random baseline, not a lucky first place.
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass
 from pathlib import Path
 
 from kg.errors import InputError, NotFoundError
+from kg.ingest.tabular import read_csv_records
 from recommender.scoring import PILOT_SIGNALS, TWIN_SIGNALS
 
 KS = (1, 3, 5)
@@ -42,18 +42,8 @@ def read_pairings(path: str | Path, cat) -> tuple[list[Pairing], list[str]]:
     """Known pairings from CSV (columns twin_city, twin_cohort, pilot_id). Pairs whose twin
     or pilot is not in the knowledge graph are skipped and reported, never guessed."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise InputError("no such file", path=path) from None
-    except UnicodeDecodeError:
-        raise InputError("not valid UTF-8", path=path) from None
-    reader = csv.DictReader(text.splitlines())
-    for col in ("twin_city", "twin_cohort", "pilot_id"):
-        if col not in (reader.fieldnames or []):
-            raise InputError(f"missing column {col!r}", path=path, row=1, field=col)
     pairs, skipped = [], []
-    for i, r in enumerate(reader, start=2):
+    for i, r in read_csv_records(path, ("twin_city", "twin_cohort", "pilot_id")):
         try:
             cohort = int((r["twin_cohort"] or "").split()[0])
         except (ValueError, IndexError):

@@ -19,12 +19,10 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
-import shutil
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+from kg.files import staged_dir
 from recommender.types import MODULE_LABELS, Assignment
 
 SIGNAL_WORDS = {
@@ -118,11 +116,9 @@ def write_atomically(files: dict[str, str | bytes], out_dir: Path, *, pdf: bool 
     from tqdm import tqdm
 
     out_dir = Path(out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
     pages = sorted(n for n in files if n.endswith(".html")) if pdf else []
     bar = tqdm(total=len(files) + len(pages), desc="writing reports", unit="file", disable=not progress)
-    try:
+    with bar, staged_dir(out_dir) as tmp:
         for name, content in sorted(files.items()):
             p = tmp / name
             p.parent.mkdir(parents=True, exist_ok=True)
@@ -136,15 +132,6 @@ def write_atomically(files: dict[str, str | bytes], out_dir: Path, *, pdf: bool 
 
             printed = print_pdfs(tmp, pages, final=out_dir, tick=bar.update)
             files = {**files, **{n: b"" for n in printed}}
-        old = out_dir.with_name(f".{out_dir.name}.old")
-        shutil.rmtree(old, ignore_errors=True)
-        if out_dir.exists():
-            os.replace(out_dir, old)
-        os.replace(tmp, out_dir)
-        shutil.rmtree(old, ignore_errors=True)
-    finally:
-        bar.close()
-        shutil.rmtree(tmp, ignore_errors=True)
     return [out_dir / n for n in sorted(files)]
 
 

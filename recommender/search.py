@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +18,7 @@ import numpy as np
 
 from kg.catalog import catalog as read_catalog
 from kg.errors import InputError, StaleIndexError
+from kg.files import staged_dir
 from kg.store import Store
 from recommender.index import NarrativeIndex, fingerprint
 
@@ -78,10 +77,8 @@ def build_indexes(store: Store, encoder, directory: str | os.PathLike, *, progre
     """Encode and index every kind; the whole folder is replaced atomically."""
     directory = Path(directory)
     items = collect_items(store)
-    directory.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
     counts = {}
-    try:
+    with staged_dir(directory) as tmp:
         passage_vecs: dict[str, np.ndarray] = {}
         for kind in ("pilot", "twin", "passage", "city"):
             rows = items[kind]
@@ -108,14 +105,6 @@ def build_indexes(store: Store, encoder, directory: str | os.PathLike, *, progre
         meta = {kind: {it.id: {"label": it.label, "source": it.source, "text": it.text[:400]}
                        for it in items[kind]} for kind in KINDS}
         (tmp / "items.json").write_text(json.dumps(meta, ensure_ascii=False, sort_keys=True), encoding="utf-8")
-        old = directory.with_name(f".{directory.name}.old")
-        shutil.rmtree(old, ignore_errors=True)
-        if directory.exists():
-            os.replace(directory, old)
-        os.replace(tmp, directory)
-        shutil.rmtree(old, ignore_errors=True)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
     return counts
 
 

@@ -127,6 +127,27 @@ def _read_text(path: Path) -> str:
                          "save the file as UTF-8", path=path) from None
 
 
+def read_csv_records(path: str | Path, required: tuple[str, ...]) -> list[tuple[int, dict[str, str]]]:
+    """A small CSV file (facilitator pins, known pairings) as (row number, record) pairs, with
+    the same encoding checks as the tabular reader and the ``required`` columns checked."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError("no such file", path=path)
+    text = _read_text(path)
+    if not text.strip():
+        raise InputError("empty file", path=path)
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    header = [h.strip() for h in reader.fieldnames or []]
+    for col in required:
+        if col not in header:
+            raise InputError(f"missing column {col!r} (expected {','.join(required)})", path=path, row=1, field=col)
+    try:
+        return [(i, {k.strip(): (v or "").strip() for k, v in rec.items() if k})
+                for i, rec in enumerate(reader, start=2)]
+    except csv.Error as e:
+        raise InputError(f"malformed CSV ({e})", path=path, row=reader.line_num) from None
+
+
 def _read_csv(path: Path, table: str) -> list[Row]:
     text = _read_text(path)
     reader = csv.reader(io.StringIO(text, newline=""))

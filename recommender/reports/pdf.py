@@ -17,8 +17,11 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome")
+# --disable-pdf-tagging: Chromium numbers the tagged-PDF structure nodes differently from run to
+# run (seen: /ID (node00000026) vs (node00000027)), which breaks byte-identical reruns.
 FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run", "--no-pdf-header-footer")
+         "--disable-component-update", "--disable-sync", "--no-first-run", "--no-pdf-header-footer",
+         "--disable-pdf-tagging")
 _DATE = re.compile(rb"/(CreationDate|ModDate) ?\(D:[0-9+\-Z']+\)")
 
 
