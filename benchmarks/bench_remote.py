@@ -110,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             server.terminate()
             server.wait(timeout=30)
-    print(f"\n| step | remote oxigraph server (s) | embedded Oxigraph (s) | remote/embedded | rows | answers |")
+    print("\n| step | remote oxigraph server (s) | embedded Oxigraph (s) | remote/embedded | rows | answers |")
     print("|---|---:|---:|---:|---:|---|")
     for name, tr, tl, n, same in rows:
         ratio = f"{tr / tl:.1f}x" if tl > 0 else ""
