@@ -227,7 +227,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--n", type=int, default=1000, help="texts for throughput and cache (1000)")
     parser.add_argument("--quality-n", type=int, default=500, help="texts for fp32 vs bf16 (500)")
     parser.add_argument("--words", type=int, default=80, help="words per text (80)")
-    parser.add_argument("--repeats", type=int, default=3, help="timed runs, best kept (3)")
+    parser.add_argument("--repeats", type=int, default=2, help="timed runs, best kept (2)")
     parser.add_argument("--batch-sizes", default="16,32,64", help="for fp32 vs bf16 (16,32,64)")
     args = parser.parse_args(argv)
     sys.stdout.reconfigure(line_buffering=True)

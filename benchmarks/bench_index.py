@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import numpy as np  # noqa: E402
-from bench_embeddings import make_texts, table  # noqa: E402
+from bench_embeddings import load_average, make_texts, table  # noqa: E402
 
 from recommender.index import NarrativeIndex  # noqa: E402
 
@@ -111,25 +111,32 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--real", type=int, default=10_000, help="real embeddings to encode (10000)")
     parser.add_argument("--noise", type=float, default=0.02, help="per-dimension noise for real+noise")
     parser.add_argument("--hnsw-m", default="16,32", help="HNSW M values (16,32)")
-    parser.add_argument("--ef-construction", type=int, default=64, help="HNSW efConstruction (64)")
+    parser.add_argument("--ef-construction", default="64", help="HNSW efConstruction values (64)")
     parser.add_argument("--ef-search", default="32,64,128", help="HNSW efSearch values (32,64,128)")
     parser.add_argument("--ivf", action="store_true", help="also IVF-Flat (nprobe 8, 32)")
     parser.add_argument("--no-random", action="store_true", help="skip the random vectors")
     parser.add_argument("--cache-dir", type=Path, default=ROOT / ".peerlearn" / "bench-cache")
+    parser.add_argument("--faiss-threads", type=int, default=None,
+                        help="OpenMP threads for faiss (default: faiss's own, one per core)")
     parser.add_argument("-k", type=int, default=10)
     args = parser.parse_args(argv)
+    sys.stdout.reconfigure(line_buffering=True)
 
     import faiss
+
+    if args.faiss_threads:
+        faiss.omp_set_num_threads(args.faiss_threads)
 
     sizes = [int(s) for s in args.sizes.split(",")]
     ms = [int(m) for m in args.hnsw_m.split(",")]
     efs = [int(e) for e in args.ef_search.split(",")]
+    efcs = [int(e) for e in args.ef_construction.split(",")]
     k = args.k
     rng = np.random.default_rng(0)
     base, real_queries = real_vectors(min(args.real, max(sizes)), args.queries, args.cache_dir)
     dim = base.shape[1]
     print(f"faiss {faiss.__version__}, {faiss.omp_get_max_threads()} threads, dim {dim}, "
-          f"{args.queries} queries, k={k}")
+          f"{args.queries} queries, k={k}; {load_average()}")
 
     datasets = []
     for n in sizes:
@@ -149,15 +156,15 @@ def main(argv: list[str] | None = None) -> int:
         e_single, e_batch, truth = per_query_ms(exact, queries, k)
         results = [("exact (IndexFlatIP)", exact_build, e_single, e_batch, 1.0)]
         for m in ms:
-            t = time.perf_counter()
-            hnsw = NarrativeIndex("hnsw", hnsw_m=m, ef_construction=args.ef_construction).fit(
-                ids, x, model_id="bench")
-            build = time.perf_counter() - t
-            for ef in efs:
-                hnsw.ef_search = ef
-                single, batch, found = per_query_ms(hnsw, queries, k)
-                results.append((f"HNSW M={m} efC={args.ef_construction} efS={ef}", build, single, batch,
-                                recall_at(found, truth, k)))
+            for efc in efcs:
+                t = time.perf_counter()
+                hnsw = NarrativeIndex("hnsw", hnsw_m=m, ef_construction=efc).fit(ids, x, model_id="bench")
+                build = time.perf_counter() - t
+                for ef in efs:
+                    hnsw.ef_search = ef
+                    single, batch, found = per_query_ms(hnsw, queries, k)
+                    results.append((f"HNSW M={m} efC={efc} efS={ef}", build, single, batch,
+                                    recall_at(found, truth, k)))
         if args.ivf:
             exact_found = [[(str(int(i[1:])), s) for i, s in row] for row in truth]
             results += bench_ivf(x, queries, exact_found, k, [8, 32])
@@ -165,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
             rows.append([label, f"{n:,}", name, f"{build:.2f}", f"{build / max(exact_build, 1e-6):.0f}",
                          f"{single:.3f}", f"{e_single / single:.1f}", f"{batch:.4f}",
                          f"{e_batch / batch:.1f}", f"{recall:.3f}"])
-        print(f"  done: {label} {n:,}", flush=True)
+        print(f"  done: {label} {n:,}; {load_average()}")
 
     table(f"exact vs approximate search (baseline: exact IndexFlatIP on the same vectors); "
           f"recall@{k} against exact",
