@@ -207,7 +207,7 @@ def cmd_run(args) -> int:
 
     settings = _settings(args)
     return run_main_job(settings, out_dir=Path(args.out), sources=_sources(settings, args.sources),
-                        ccc=args.ccc, say=out)
+                        ccc=args.ccc, pairings=args.pairings, say=out)
 
 
 def _matcher(args, settings=None):
@@ -564,6 +564,20 @@ def cmd_serve(args) -> int:
     if args.port is not None:
         config = replace(config, port=args.port)
     routes = [] if args.no_pages else facilitator_routes(cached_matcher_factory(path, settings))
+    if args.get:
+        # Exercise the app without a port (as Datasette's `--get`): one request, print the body.
+        from starlette.testclient import TestClient
+
+        from kg.endpoint import create_app
+
+        app = create_app(path, config, extra_routes=routes, log=lambda line: None)
+        with TestClient(app, base_url=f"http://{config.host}:{config.port}") as client:
+            res = client.get(args.get, headers={"Accept": args.accept} if args.accept else {})
+        sys.stdout.buffer.write(res.content)
+        sys.stdout.flush()
+        if res.status_code >= 400:
+            raise PeerlearnError(f"GET {args.get} answered {res.status_code}")
+        return 0
     serve(path, config, extra_routes=routes, log=out)
     return 0
 
@@ -610,6 +624,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--out", default="out", metavar="DIR", help="where reports go (default: out)")
     r.add_argument("--ccc", nargs="?", const="", default=None, metavar="DIR",
                    help="also ingest Climate City Contracts from DIR (default: data.ccc_dir)")
+    r.add_argument("--pairings", metavar="FILE",
+                   help="known pairings: print hit@k/MRR and add the table to the cohort reports")
 
     def model_flags(sp):
         sp.add_argument("--no-model", action="store_true",
@@ -679,6 +695,8 @@ def build_parser() -> argparse.ArgumentParser:
     sv.add_argument("--host", help="address to bind (default: server.host, 127.0.0.1)")
     sv.add_argument("--port", type=int, help="port (default: server.port, 7878; 0 picks a free one)")
     sv.add_argument("--no-pages", action="store_true", help="only the SPARQL endpoint and query UI")
+    sv.add_argument("--get", metavar="PATH", help="answer one GET request without opening a port, print the body")
+    sv.add_argument("--accept", metavar="MEDIA_TYPE", help="Accept header for --get")
 
     for register in EXTRA_PARSERS:
         register(sub)

@@ -180,8 +180,9 @@ def proximities(cat: Catalog) -> dict[tuple[str, str], tuple[float, float]]:
 # -------------------------------------------------------------------- main job
 
 def run_main_job(settings, *, out_dir: Path, sources: list[str], ccc: str | None = None,
-                 say: Callable[[str], None] = print) -> int:
-    """Build the KG, score every cohort, assign, make topics, write RDF back and reports."""
+                 pairings: str | None = None, say: Callable[[str], None] = print) -> int:
+    """Build the KG, tag, score every cohort, assign, make topics, write RDF back and reports;
+    with ``pairings``, evaluate against them (read only after scoring is set up)."""
     from kg.build import build
     from kg.catalog import summary
     from recommender.export import write_run
@@ -209,7 +210,19 @@ def run_main_job(settings, *, out_dir: Path, sources: list[str], ccc: str | None
         say(f"cohort {cohort}: {len(a.pairs)} twins assigned to {sum(1 for v in a.loads.values() if v)} "
             f"pilot activities, objective {a.objective:.3f} (optimal), unassigned {len(a.unassigned)}")
     write_run(store, matcher, results, settings)
-    paths = write_outputs(matcher, results, Path(out_dir), settings)
+    evaluation = None
+    if pairings:
+        from recommender.evaluate import evaluate, format_table, read_pairings
+
+        pairs, skipped = read_pairings(pairings, matcher.catalog)
+        rows = evaluate(matcher, pairs)
+        say(f"evaluation on {len(pairs)} known pairings ({len(skipped)} skipped):\n{format_table(rows[:2])}")
+        evaluation = {}
+        for cohort in cohorts:
+            mine = [p for p in pairs if matcher.catalog.twins[p.twin].cohort == cohort]
+            if mine:
+                evaluation[cohort] = {"pairs": len(mine), "rows": evaluate(matcher, mine), "skipped": skipped}
+    paths = write_outputs(matcher, results, Path(out_dir), settings, evaluation=evaluation)
     store.close()
     say(f"outputs: {len(paths)} files in {out_dir}/")
     say(json.dumps({"summary": {k: v for k, v in s.items() if k != 'by_cohort'}}, sort_keys=True))

@@ -187,3 +187,23 @@ def test_serve_end_to_end(built):
         proc.send_signal(signal.SIGTERM)
         code = proc.wait(timeout=60)
     assert code == 0
+
+
+def test_serve_get_without_a_port(built):
+    res = run_cli("serve", "--get", "/sparql?query=SELECT%20%3Fn%20WHERE%20%7B%3Fc%20%3Chttps%3A%2F%2Fschema.org%2Fname%3E%20%3Fn%7D%20ORDER%20BY%20%3Fn%20LIMIT%201",
+                  "--accept", "text/csv", cwd=built)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.splitlines() == ["n", "Eastwick"]
+    page = run_cli("serve", "--get", "/facilitator/twin/Westford?format=json", cwd=built)
+    assert json.loads(page.stdout)["ranking"][0]["pilot_id"] == "P1"
+    missing = run_cli("serve", "--get", "/facilitator/twin/Atlantis", cwd=built)
+    assert missing.returncode == 1 and "answered 404" in missing.stderr
+
+
+def test_run_with_pairings_reports_quality(tmp_path):
+    pairs = tmp_path / "pairs.csv"
+    pairs.write_text("twin_city,twin_cohort,pilot_id\nWestford,1,P1\n", encoding="utf-8")
+    res = run_cli("run", str(MINI), "--out", "out", "--pairings", str(pairs), cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    assert "evaluation on 1 known pairings" in res.stdout and "random" in res.stdout
+    assert (tmp_path / "out" / "evaluation-cohort-1.csv").exists()
