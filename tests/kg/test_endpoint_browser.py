@@ -9,6 +9,7 @@ PEERLEARN_REQUIRE_BROWSER=1 (then those fail).
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import re
@@ -104,8 +105,10 @@ def live(tmp_path_factory):
     s.stop()
 
 
-@pytest.fixture
-def page(live):
+@contextlib.contextmanager
+def chromium_page(window_size: str = "1280,900"):
+    """A headless Chromium with one page, driven over the DevTools protocol (no Playwright,
+    no downloaded browser): yields a CDP with Network, Page, Runtime and Log enabled."""
     exe = _chromium()
     try:
         from websockets.sync.client import connect
@@ -116,7 +119,7 @@ def page(live):
         [exe, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
          "--disable-component-update", "--disable-sync", "--no-first-run", "--no-default-browser-check",
          "--disable-domain-reliability", f"--user-data-dir={profile}", "--remote-debugging-address=127.0.0.1",
-         "--remote-debugging-port=0", "--window-size=1280,900", "about:blank"],
+         "--remote-debugging-port=0", f"--window-size={window_size}", "about:blank"],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
         ws_url = None
@@ -141,6 +144,12 @@ def page(live):
         proc.kill()
         proc.wait(10)
         shutil.rmtree(profile, ignore_errors=True)
+
+
+@pytest.fixture
+def page(live):
+    with chromium_page("1280,900") as cdp:
+        yield cdp
 
 
 def _requests(cdp: CDP) -> list[str]:

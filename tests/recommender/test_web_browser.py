@@ -12,11 +12,9 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -24,7 +22,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.kg.test_endpoint_browser import CDP, _chromium, _missing, _problems, _requests
+from tests.kg.test_endpoint_browser import CDP, _problems, _requests, chromium_page
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[2]
@@ -114,40 +112,8 @@ def live(matcher_and_store):
 
 @pytest.fixture(scope="module")
 def page(live):
-    exe = _chromium()
-    try:
-        from websockets.sync.client import connect
-    except ImportError:
-        _missing("the `websockets` package is not installed (pip install websockets)")
-    profile = tempfile.mkdtemp(prefix="peerlearn-chromium-")
-    proc = subprocess.Popen(
-        [exe, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run", "--no-default-browser-check",
-         "--disable-domain-reliability", f"--user-data-dir={profile}", "--remote-debugging-address=127.0.0.1",
-         "--remote-debugging-port=0", "--window-size=1280,1000", "about:blank"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    try:
-        ws_url = None
-        deadline = time.monotonic() + 30
-        for line in proc.stderr:
-            if "DevTools listening on " in line:
-                ws_url = line.split("DevTools listening on ", 1)[1].strip()
-                break
-            if time.monotonic() > deadline:
-                break
-        assert ws_url, "Chromium did not open its DevTools port"
-        port = ws_url.split("/")[2].split(":")[1]
-        targets = httpx.get(f"http://127.0.0.1:{port}/json/list", timeout=10).json()
-        target = next(t for t in targets if t["type"] == "page")
-        with connect(target["webSocketDebuggerUrl"], max_size=None, open_timeout=10) as ws:
-            cdp = CDP(ws)
-            for domain in ("Network", "Page", "Runtime", "Log"):
-                cdp.call(f"{domain}.enable")
-            yield cdp
-    finally:
-        proc.kill()
-        proc.wait(10)
-        shutil.rmtree(profile, ignore_errors=True)
+    with chromium_page("1280,1000") as cdp:
+        yield cdp
 
 
 def _open(page: CDP, url: str) -> None:
