@@ -175,24 +175,29 @@ def timed(fn, repeats: int = 1):
     return best, result
 
 
-def compare(runs: dict, repeats: int) -> dict:
-    """Best wall-clock seconds of each zero-argument callable, run round-robin ``repeats`` times
-    after one untimed warm-up pass each, and the process CPU seconds of that best run.
+def compare(runs: dict, texts: list[str], repeats: int, chunk: int = 128) -> dict:
+    """Wall-clock and process CPU seconds each ``fn(texts)`` in ``runs`` needs for all of
+    ``texts``, averaged over ``repeats`` passes after one untimed warm-up pass.
 
-    Warm-up matters for torch on CPU: the first passes over a new set of batch shapes (texts are
-    padded per batch, so every length gives a new shape) build oneDNN kernels and run up to 2-3x
-    slower. Round-robin plus best-of-N keeps a burst of load from other processes on a shared
-    machine from landing on one configuration only.
+    The configurations are interleaved chunk by chunk (``chunk`` texts at a time, each
+    configuration in turn), so that load from other processes on a shared machine falls on all of
+    them alike; the ratios between them are then fair even when the absolute times are not.
+    Warm-up matters for torch on CPU: the first passes over new batch shapes (texts are padded
+    per batch, so every length gives a new shape) build oneDNN kernels and run 2-3x slower.
     """
+    chunks = [texts[i:i + chunk] for i in range(0, len(texts), chunk)]
     for fn in runs.values():
-        fn()
-    best = dict.fromkeys(runs, (float("inf"), float("inf")))
+        fn(texts)
+    wall = dict.fromkeys(runs, 0.0)
+    cpu = dict.fromkeys(runs, 0.0)
     for _ in range(repeats):
-        for name, fn in runs.items():
-            t, c = time.perf_counter(), time.process_time()
-            fn()
-            best[name] = min(best[name], (time.perf_counter() - t, time.process_time() - c))
-    return best
+        for part in chunks:
+            for name, fn in runs.items():
+                t, c = time.perf_counter(), time.process_time()
+                fn(part)
+                wall[name] += time.perf_counter() - t
+                cpu[name] += time.process_time() - c
+    return {name: (wall[name] / repeats, cpu[name] / repeats) for name in runs}
 
 
 def load_average() -> str:
@@ -245,7 +250,7 @@ def main(argv: list[str] | None = None) -> int:
     texts = make_texts(args.n, words=args.words, seed=0)
     sample = texts[: args.quality_n]
     print(f"{len(texts)} texts of {args.words} words; torch {torch.__version__}, "
-          f"{torch.get_num_threads()} threads; best of {args.repeats} round-robin runs after a warm-up; "
+          f"{torch.get_num_threads()} threads; mean of {args.repeats} interleaved passes after a warm-up; "
           f"{load_average()}", flush=True)
 
     # 1. throughput: the project's encoder vs bare SentenceTransformer.encode ----------------------
@@ -253,9 +258,9 @@ def main(argv: list[str] | None = None) -> int:
                                local_files_only=True)
     ours = SentenceTransformerEncoder()
     ours_fp32 = SentenceTransformerEncoder(precision="fp32")
-    best = compare({"bare": lambda: bare.encode(texts, batch_size=32),
-                    "ours": lambda: ours.encode(texts),
-                    "ours_fp32": lambda: ours_fp32.encode(texts)}, args.repeats)
+    best = compare({"bare": lambda t: bare.encode(t, batch_size=32),
+                    "ours": ours.encode,
+                    "ours_fp32": ours_fp32.encode}, texts, args.repeats)
     n = len(texts)
     (t_bare, c_bare) = best["bare"]
     rows = []
@@ -273,12 +278,13 @@ def main(argv: list[str] | None = None) -> int:
     batch_sizes = [int(b) for b in args.batch_sizes.split(",")]
 
     def run(prec: str, bs: int):
-        def go():
+        def go(part):
             with bf16(prec == "bf16"):
-                return bare.encode(sample, batch_size=bs)
+                return bare.encode(part, batch_size=bs)
         return go
 
-    best = compare({(p, bs): run(p, bs) for bs in batch_sizes for p in ("fp32", "bf16")}, args.repeats)
+    best = compare({(p, bs): run(p, bs) for bs in batch_sizes for p in ("fp32", "bf16")}, sample,
+                   args.repeats)
     rows = []
     for bs in batch_sizes:
         (w32, c32), (w16, c16) = best["fp32", bs], best["bf16", bs]
