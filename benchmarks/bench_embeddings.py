@@ -12,8 +12,12 @@ and process CPU time where other processes share the machine: the load average i
 3. ``CachedEncoder``: cold build vs a rebuild with nothing changed vs one with 5% of the texts
    changed.
 
-The texts are generated deterministically from word lists (``make_texts``); the numbers are
-wall-clock on whatever machine runs this, so compare ratios, not absolute figures.
+The texts are generated deterministically from word lists (``make_texts``). Variants are timed
+interleaved, 128 texts at a time, after a warm-up pass, so load from other processes falls on
+all of them alike; still, on a machine shared with other jobs the absolute figures (and bf16's
+lead, which shrinks most under contention) move a lot between runs: compare ratios, read the
+printed load average, and use ``--sections 1`` etc. to re-measure one table at a quiet moment.
+About 5 minutes on a quiet 2-core machine (bench_index.py: under 3 minutes once its cache is filled).
 """
 
 from __future__ import annotations
@@ -227,40 +231,13 @@ def bf16(enabled: bool):
 # ---------------------------------------------------------------------------------------------
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--n", type=int, default=1000, help="texts for throughput and cache (1000)")
-    parser.add_argument("--quality-n", type=int, default=500, help="texts for fp32 vs bf16 (500)")
-    parser.add_argument("--words", type=int, default=80, help="words per text (80)")
-    parser.add_argument("--repeats", type=int, default=2, help="timed runs, best kept (2)")
-    parser.add_argument("--batch-sizes", default="16,32,64", help="for fp32 vs bf16 (16,32,64)")
-    args = parser.parse_args(argv)
-    sys.stdout.reconfigure(line_buffering=True)
+def throughput(bare, ours, ours_fp32, texts, repeats):
+    """1. the project's encoder vs bare SentenceTransformer.encode, same texts, batch 32."""
+    from recommender.embeddings import DEFAULT_PRECISION
 
-    import torch
-    from sentence_transformers import SentenceTransformer
-
-    from recommender.embeddings import (
-        DEFAULT_PRECISION,
-        CachedEncoder,
-        SentenceTransformerEncoder,
-        resolve_model,
-    )
-
-    texts = make_texts(args.n, words=args.words, seed=0)
-    sample = texts[: args.quality_n]
-    print(f"{len(texts)} texts of {args.words} words; torch {torch.__version__}, "
-          f"{torch.get_num_threads()} threads; mean of {args.repeats} interleaved passes after a warm-up; "
-          f"{load_average()}", flush=True)
-
-    # 1. throughput: the project's encoder vs bare SentenceTransformer.encode ----------------------
-    bare = SentenceTransformer(resolve_model("bundled:all-MiniLM-L6-v2"), device="cpu",
-                               local_files_only=True)
-    ours = SentenceTransformerEncoder()
-    ours_fp32 = SentenceTransformerEncoder(precision="fp32")
     best = compare({"bare": lambda t: bare.encode(t, batch_size=32),
                     "ours": ours.encode,
-                    "ours_fp32": ours_fp32.encode}, texts, args.repeats)
+                    "ours_fp32": ours_fp32.encode}, texts, repeats)
     n = len(texts)
     (t_bare, c_bare) = best["bare"]
     rows = []
@@ -274,7 +251,11 @@ def main(argv: list[str] | None = None) -> int:
           ["encoder", "seconds", "texts/s", "speed vs baseline", "CPU s", "CPU vs baseline"], rows)
     print(load_average())
 
-    # 2. fp32 vs bf16: speed by batch size, then quality ------------------------------------------
+
+def precision_table(bare, ours, ours_fp32, texts, args):
+    """2. fp32 vs bf16: speed by batch size, then quality."""
+    sample = texts[: args.quality_n]
+    n = len(texts)
     batch_sizes = [int(b) for b in args.batch_sizes.split(",")]
 
     def run(prec: str, bs: int):
@@ -307,7 +288,12 @@ def main(argv: list[str] | None = None) -> int:
            [n, f"{cos.mean():.6f}", f"{cos.min():.6f}", f"{neighbour_overlap(e32, e16):.4f}"]])
     print(load_average())
 
-    # 3. cached rebuilds ------------------------------------------------------------------------
+
+def cache_table(ours, texts, repeats):
+    """3. cached rebuilds: cold vs nothing changed vs 5% changed."""
+    from recommender.embeddings import CachedEncoder
+
+    n = len(texts)
     rng = random.Random(1)
     changed = list(texts)
     for i in rng.sample(range(n), max(1, n // 20)):
@@ -315,7 +301,7 @@ def main(argv: list[str] | None = None) -> int:
     # the cold build is timed warm (kernels built above), so the ratio is cache vs encoding only;
     # each repeat starts from an empty cache, the best of each column is kept
     t_cold = t_warm = t_some = float("inf")
-    for _ in range(args.repeats):
+    for _ in range(repeats):
         with tempfile.TemporaryDirectory() as tmp:
             cached = CachedEncoder(ours, tmp)
             seconds, v_cold = timed(lambda: cached.encode(texts))  # noqa: B023 - called at once
@@ -331,6 +317,39 @@ def main(argv: list[str] | None = None) -> int:
            ["rebuild, nothing changed", f"{t_warm:.3f}", warm_misses, f"{t_cold / t_warm:.0f}"],
            ["rebuild, 5% of texts changed", f"{t_some:.3f}", some_misses, f"{t_cold / t_some:.1f}"]])
     print(load_average())
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--n", type=int, default=1000, help="texts for throughput and cache (1000)")
+    parser.add_argument("--quality-n", type=int, default=500, help="texts for fp32 vs bf16 (500)")
+    parser.add_argument("--words", type=int, default=80, help="words per text (80)")
+    parser.add_argument("--repeats", type=int, default=2, help="timed passes, averaged (2)")
+    parser.add_argument("--batch-sizes", default="16,32,64", help="for fp32 vs bf16 (16,32,64)")
+    parser.add_argument("--sections", default="1,2,3", help="which tables to measure (1,2,3)")
+    args = parser.parse_args(argv)
+    sections = {int(x) for x in args.sections.split(",")}
+    sys.stdout.reconfigure(line_buffering=True)
+
+    import torch
+    from sentence_transformers import SentenceTransformer
+
+    from recommender.embeddings import SentenceTransformerEncoder, resolve_model
+
+    texts = make_texts(args.n, words=args.words, seed=0)
+    print(f"{len(texts)} texts of {args.words} words; torch {torch.__version__}, "
+          f"{torch.get_num_threads()} threads; mean of {args.repeats} interleaved passes after a "
+          f"warm-up; {load_average()}")
+    bare = SentenceTransformer(resolve_model("bundled:all-MiniLM-L6-v2"), device="cpu",
+                               local_files_only=True)
+    ours = SentenceTransformerEncoder()
+    ours_fp32 = SentenceTransformerEncoder(precision="fp32")
+    if 1 in sections:
+        throughput(bare, ours, ours_fp32, texts, args.repeats)
+    if 2 in sections:
+        precision_table(bare, ours, ours_fp32, texts, args)
+    if 3 in sections:
+        cache_table(ours, texts, args.repeats)
     return 0
 
 
