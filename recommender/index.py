@@ -9,45 +9,50 @@ compared by inner product on unit-length rows, i.e. by cosine similarity.
 >>> index.search(np.array([[3, 4]], "float32"), k=5)   # k is capped at the size
 [[('b', 0.800000011920929), ('a', 0.6000000238418579)]]
 
-**Defaults, chosen by measurement** with ``benchmarks/bench_index.py`` (2-core Xeon shared
-with other jobs, load average 5-17 during the runs, so absolute times are pessimistic; faiss-cpu
-1.15, dim 384, 200 held-out queries, k=10, recall@10 against exact search). "real" = embeddings
-by the default encoder of 10,000 generated climate-policy narratives; "real+noise" = 50k/100k
-rows made by copying those with Gaussian noise (sigma 0.02 per dimension, cosine ~0.93 to the
-original); "random" = structureless Gaussian vectors, the worst case for graph indexes:
+**Defaults, chosen by measurement** with ``benchmarks/bench_index.py`` (2-core Xeon, faiss-cpu
+1.15, dim 384, 200 held-out queries, k=10, recall@10 against exact search; one niced job of
+another user ran alongside, load average ~2). "real" = embeddings by the default encoder of
+10,000 generated climate-policy narratives; "real+noise" = 20k-100k rows made by copying those
+with Gaussian noise (sigma 0.02 per dimension, cosine ~0.93 to the original); "random" =
+structureless Gaussian vectors, the worst case for graph indexes. efConstruction 64 throughout;
+"ms/q one" is one query per call, "ms/q batch" is per query when 200 are searched in one call:
 
-==========  ====  ========================  =========  ==============  =========
-vectors     n     index                     build s    ms/query batch  recall@10
-==========  ====  ========================  =========  ==============  =========
-real        10k   exact (IndexFlatIP)       0.03       0.74            1.000
-real        10k   HNSW M=32 efS=64          2.3        0.18            1.000
-real+noise  50k   exact                     0.15       4.3             1.000
-real+noise  50k   HNSW M=32 efC=40 efS=128  8.4        0.20            0.999
-real+noise  100k  exact                     0.25-0.47  14-18           1.000
-real+noise  100k  HNSW M=32 efS=64          17         0.17            0.986
-real+noise  100k  HNSW M=32 efS=128         17         0.23            0.998
-real+noise  100k  HNSW M=16 efS=64          15         0.18            0.980
-random      100k  HNSW M=32 efS=128         60         1.05            0.272
-==========  ====  ========================  =========  ==============  =========
+==========  ====  ========================  =======  ========  ==========  =========
+vectors     n     index                     build s  ms/q one  ms/q batch  recall@10
+==========  ====  ========================  =======  ========  ==========  =========
+real        10k   exact (IndexFlatIP)       0.05     1.2       0.37        1.000
+real        10k   HNSW M=32 efS=128         0.72     0.36      0.11        1.000
+real+noise  20k   exact                     0.06     2.1       0.85        1.000
+real+noise  20k   HNSW M=32 efS=128         1.5      0.30      0.12        1.000
+real+noise  50k   exact                     0.12     6.9       2.7         1.000
+real+noise  50k   HNSW M=32 efS=64          4.4      0.32      0.10        0.997
+real+noise  50k   HNSW M=32 efS=128         4.4      0.46      0.17        0.999
+real+noise  100k  exact                     0.30     19        9.2         1.000
+real+noise  100k  HNSW M=16 efS=64          10       0.30      0.09        0.980
+real+noise  100k  HNSW M=32 efS=64          9.7      0.28      0.11        0.986
+real+noise  100k  HNSW M=32 efS=128         9.7      0.50      0.20        0.998
+real+noise  100k  IVF nlist=1264 nprobe=32  26       0.56      0.21        0.981
+random      100k  exact                     0.29     15        6.6         1.000
+random      100k  HNSW M=32 efS=128         36       1.7       0.55        0.272
+==========  ====  ========================  =======  ========  ==========  =========
 
-(efC = ``ef_construction`` 64 unless said; IVF-Flat was measured too and lost to HNSW on both
-recall and build time at 100k: nprobe 32 gave recall 0.981 after a 51 s build.)
-
-* ``exact_threshold = 50_000``: below it exact search costs at most ~5 ms per query in a batch
-  (growing a little faster than linearly: 0.74 ms at 10k, 4.3 ms at 50k, 14-18 ms at 100k),
-  needs no build time and is exact; HNSW would add seconds of build per rebuild and lose a
-  little recall. Above it, HNSW answers 30-100x faster at recall >= 0.99. peerlearn's own
-  corpora (profiles, pilots, Climate City Contract passages) sit below it.
-* ``hnsw_m = 32``: recall 0.986 vs 0.980 for M=16 at 100k for ~15% more build time.
-* ``ef_search = 128``: recall 0.995-0.998 vs 0.985-0.986 at efSearch 64 for a little more time
-  per query (+0.06 ms in a batch, +0.2 ms one by one), still 30-60x faster than exact.
-* ``ef_construction = 64``: 128 gained <= 0.007 recall for 2-3x the build time; 40 (faiss's
-  default) lost up to 0.003.
-* Structureless random vectors are far harder (recall 0.05-0.8 at these settings): the numbers
-  above hold for text embeddings, which have low intrinsic dimension, not for arbitrary data.
-* One query at a time on a loaded machine, exact search is much slower than in a batch (9 ms
-  at 10k, 35-47 ms at 100k, against 0.7 and 14-18 ms): faiss's two OpenMP threads wait on each
-  other when other processes hold the cores. Search many queries in one call where possible.
+* ``exact_threshold = 50_000``: below it exact search costs under ~3 ms per query in a batch and
+  ~7 ms one at a time, needs no build and is exact; HNSW would add seconds of build to every
+  rebuild (4.4 s at 50k) and lose a little recall. Above it exact grows past 9-19 ms per query
+  (a little faster than linearly, as the vectors outgrow the caches) while HNSW stays at
+  0.1-0.5 ms with recall >= 0.99. peerlearn's own corpora (profiles, pilots, Climate City
+  Contract passages) sit below it.
+* ``hnsw_m = 32``: recall 0.986 vs 0.980 for M=16 at 100k, same build time and query time.
+* ``ef_search = 128``: recall 0.998 vs 0.986 at efSearch 64 (100k) for +0.1-0.2 ms per query,
+  still ~40x faster than exact.
+* ``ef_construction = 64``: in a heavier-loaded run at 100k, 128 gained <= 0.007 recall for
+  2-3x the build time and 40 (faiss's default) lost up to 0.003.
+* IVF-Flat lost to HNSW on recall, build time and query time at 100k; it is not offered.
+* Structureless random vectors are far harder (HNSW recall 0.08-0.8 at these settings): the
+  numbers hold for text embeddings, which have a low intrinsic dimension, not arbitrary data.
+* On a machine whose cores are busy with other processes, one-query-at-a-time exact search
+  suffers most (9-12 ms at 10k, 35-47 ms at 100k measured at load average 5-12): faiss's OpenMP
+  threads wait on each other. Search many queries in one call where possible.
 
 **Saving is atomic.** A saved index is a directory holding ``manifest.json`` (model id,
 dimension, count, kind, fingerprint, ids, creation time, format version, and the name and
