@@ -7,6 +7,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -70,6 +71,32 @@ def oxigraph_server(tmp_path):
     yield base
     proc.terminate()
     proc.wait(timeout=10)
+
+
+@pytest.fixture
+def listener():
+    """A loopback socket that records every connection made to it (a server must never call out)."""
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(8)
+    srv.settimeout(0.2)
+    hits, stop = [], threading.Event()
+
+    def accept():
+        while not stop.is_set():
+            try:
+                conn, _ = srv.accept()
+            except (TimeoutError, OSError):
+                continue
+            hits.append(conn.recv(200))
+            conn.close()
+
+    t = threading.Thread(target=accept, daemon=True)
+    t.start()
+    yield srv.getsockname()[1], hits
+    stop.set()
+    t.join(2)
+    srv.close()
 
 
 def run_cli(*args: str, cwd: Path | None = None, env: dict | None = None,

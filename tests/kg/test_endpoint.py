@@ -7,7 +7,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import socket
 import threading
 import time
 import xml.etree.ElementTree as ET
@@ -522,32 +521,6 @@ def test_find_forbidden_for_updates():
     assert find_forbidden("LOAD <http://x/>") is None  # queries have no LOAD
     assert find_forbidden('INSERT DATA { <urn:a> <urn:b> "LOAD <http://x/>" }', update=True) is None
     assert find_forbidden("PREFIX ex: <http://x/> INSERT DATA { <urn:a> ex:download 1 }", update=True) is None
-
-
-@pytest.fixture
-def listener():
-    """A loopback socket that records every connection made to it."""
-    srv = socket.socket()
-    srv.bind(("127.0.0.1", 0))
-    srv.listen(8)
-    srv.settimeout(0.2)
-    hits, stop = [], threading.Event()
-
-    def accept():
-        while not stop.is_set():
-            try:
-                conn, _ = srv.accept()
-            except (TimeoutError, OSError):
-                continue
-            hits.append(conn.recv(200))
-            conn.close()
-
-    t = threading.Thread(target=accept, daemon=True)
-    t.start()
-    yield srv.getsockname()[1], hits
-    stop.set()
-    t.join(2)
-    srv.close()
 
 
 def test_workers_have_no_network_even_if_a_service_slipped_through(app, client, listener):

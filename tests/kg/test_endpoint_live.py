@@ -238,31 +238,6 @@ def test_raw_http_dataset_and_errors(server):
 
 # ---------------------------------------------------------------------- safety over real sockets
 
-@pytest.fixture
-def listener():
-    srv = socket.socket()
-    srv.bind(("127.0.0.1", 0))
-    srv.listen(8)
-    srv.settimeout(0.2)
-    hits, stop = [], threading.Event()
-
-    def accept():
-        while not stop.is_set():
-            try:
-                conn, _ = srv.accept()
-            except (TimeoutError, OSError):
-                continue
-            hits.append(conn.recv(200))
-            conn.close()
-
-    t = threading.Thread(target=accept, daemon=True)
-    t.start()
-    yield srv.getsockname()[1], hits
-    stop.set()
-    t.join(2)
-    srv.close()
-
-
 def test_the_server_never_fetches_a_url(server, listener):
     port, hits = listener
     target = f"http://127.0.0.1:{port}"
