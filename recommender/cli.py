@@ -295,7 +295,7 @@ def cmd_assign(args) -> int:
     overrides = Overrides()
     twins = m.cohort_twins(args.cohort)
     if args.pins:
-        cands = {p for t in twins for p in m.candidates(t)}
+        cands = set(m.capacities(args.cohort))
         overrides = read_overrides(args.pins, [t.id for t in twins], cands,
                                    resolve_twin=lambda n: cat.find_twin(n, cohort=args.cohort).id,
                                    resolve_pilot=lambda n: cat.find_pilot(n).id)
@@ -525,7 +525,7 @@ def cmd_report(args) -> int:
     overrides = Overrides()
     if args.pins:
         twins = m.cohort_twins(cohort)
-        cands = {p for t in twins for p in m.candidates(t)}
+        cands = set(m.capacities(cohort))
         overrides = read_overrides(args.pins, [t.id for t in twins], cands,
                                    resolve_twin=lambda n: cat.find_twin(n, cohort=cohort).id,
                                    resolve_pilot=lambda n: cat.find_pilot(n).id)

@@ -58,7 +58,9 @@ def read_pairings(path: str | Path, cat) -> tuple[list[Pairing], list[str]]:
         if pid not in cat.pilots:
             skipped.append(f"row {i}: pilot {pid!r} not in the knowledge graph")
             continue
-        if pid not in {p.id for p in cat.candidates_for(twin)}:
+        pilot = cat.pilots[pid]
+        if not ((pilot.cohort == twin.cohort or twin.cohort in pilot.open_to_cohorts)
+                and twin.city not in pilot.cities):   # Catalog.candidates_for, for one pilot
             skipped.append(f"row {i}: {pid} is not among {twin.id}'s candidates")
             continue
         pairs.append(Pairing(twin.id, pid, i))
@@ -83,21 +85,34 @@ def _metrics(name: str, per_pair: list[tuple[dict[int, float], float]]) -> Metri
                    sum(rr for _, rr in per_pair) / n)
 
 
+def _ranked_among(values: dict[str, float], true: str) -> tuple[dict[int, float], float]:
+    """``_expected``, with a true pilot the candidate step left out counted as a miss."""
+    if true not in values:
+        return {k: 0.0 for k in KS}, 0.0
+    return _expected(values, true)
+
+
 def evaluate(matcher, pairs: list[Pairing]) -> list[Metrics]:
-    """The full model, the random baseline, each signal alone, and each signal dropped."""
+    """The full model, the random baseline, each signal alone, and each signal dropped.
+
+    Every model ranks the same list per twin, ``matcher.candidates`` (all eligible pilots
+    unless candidate generation shortened it; a true pilot left out is a miss for all of
+    them); the random baseline draws from every eligible pilot.
+    """
     cat = matcher.catalog
-    cands = {p.twin: [c.id for c in cat.candidates_for(cat.twins[p.twin])] for p in pairs}
+    cands = {p.twin: matcher.candidates(cat.twins[p.twin]) for p in pairs}
     rows: list[Metrics] = []
 
     def model(name, weights):
         per = []
         for p in pairs:
             scores = {s.pilot: s.score for s in matcher.score([(p.twin, c) for c in cands[p.twin]], weights)}
-            per.append(_expected(scores, p.pilot))
+            per.append(_ranked_among(scores, p.pilot))
         return _metrics(name, per)
 
     rows.append(model("peerlearn (all signals)", matcher.weights))
-    rows.append(_metrics("random", [_expected({c: 0.0 for c in cands[p.twin]}, p.pilot) for p in pairs]))
+    rows.append(_metrics("random", [_expected({c: 0.0 for c in matcher.eligible(cat.twins[p.twin])}, p.pilot)
+                                    for p in pairs]))
     ctx = matcher.context
     for sig in sorted(set(TWIN_SIGNALS) | set(PILOT_SIGNALS)):
         per = []
@@ -108,7 +123,7 @@ def evaluate(matcher, pairs: list[Pairing]) -> list[Metrics]:
                 pilot = cat.pilots[c]
                 parts = [f(ctx, twin, pilot) for f in (TWIN_SIGNALS.get(sig), PILOT_SIGNALS.get(sig)) if f]
                 vals[c] = sum(parts) / len(parts)
-            per.append(_expected(vals, p.pilot))
+            per.append(_ranked_among(vals, p.pilot))
         rows.append(_metrics(f"only {sig}", per))
     for sig in sorted(k for k, w in matcher.weights.items() if w > 0):
         rows.append(model(f"without {sig}", {**matcher.weights, sig: 0.0}))

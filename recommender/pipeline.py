@@ -16,8 +16,8 @@ from kg.catalog import catalog as read_catalog
 from kg.errors import NotFoundError
 from kg.model import Catalog, PilotActivity, Twin
 from recommender.assignment import Overrides, assign
-from recommender.graph import knowledge_graph, personalized_pagerank
-from recommender.scoring import MatchContext, score_pairs
+from recommender.graph import knowledge_graph, ppr_matrix
+from recommender.scoring import MatchContext, PairTable, score_pairs
 from recommender.topics import ReplicationPlan, replication_plan, topics_for_pair
 from recommender.types import Assignment, LearningTopic, PairScore
 
@@ -34,7 +34,14 @@ def profile_text(cat: Catalog, item: Twin | PilotActivity) -> str:
 
 @dataclass
 class Matcher:
-    """Scores, rankings, assignments and topics over one catalog with fixed settings."""
+    """Scores, rankings, assignments and topics over one catalog with fixed settings.
+
+    A twin's *eligible* pilots follow ``Catalog.candidates_for`` (its cohort's, earlier ones
+    opened to it, never one its own city runs). Its *candidates*, the pilots actually scored
+    for its ranking and the cohort assignment, are the eligible ones, unless
+    ``candidate_map`` gives a shorter list for it (``from_catalog`` fills it for twins with
+    more than ``candidate_limit`` eligible pilots; ``recommender/candidates.py``).
+    """
 
     catalog: Catalog
     weights: dict[str, float]
@@ -43,10 +50,16 @@ class Matcher:
     overload_penalty: float = 0.15
     topics_per_direction: int = 4
     context: MatchContext | None = None
+    candidate_limit: int = 0
+    candidate_map: dict[str, list[str]] | None = None
 
     def __post_init__(self):
         if self.context is None:
             self.context = MatchContext(self.catalog)
+        self._by_cohort: dict[int, list[PilotActivity]] = {}
+        for p in self.catalog.pilots.values():
+            for c in dict.fromkeys((p.cohort, *p.open_to_cohorts)):
+                self._by_cohort.setdefault(c, []).append(p)
 
     # ---------------------------------------------------------------- construction
     @classmethod
@@ -58,18 +71,36 @@ class Matcher:
 
     @classmethod
     def from_catalog(cls, cat: Catalog, settings, *, encoder=None) -> Matcher:
+        from recommender.candidates import candidate_pairs, profile_vectors
+
         m = settings.matching
-        self = cls(cat, dict(m.weights), m.capacity, m.per_twin, m.overload_penalty, m.topics_per_direction)
+        self = cls(cat, dict(m.weights), m.capacity, m.per_twin, m.overload_penalty, m.topics_per_direction,
+                   candidate_limit=m.candidates)
         if encoder is None:
             encoder = make_encoder(settings)
-        if encoder is not False:
-            self.context.narrative = narrative_similarities(cat, encoder)
+        vectors = None
+        if encoder is not False and cat.twins and cat.pilots:
+            vectors = profile_vectors(cat, encoder)
+            self.context.narrative = narrative_table(*vectors)
         self.context.proximity = proximities(cat)
+        if m.candidates > 0:
+            crowded = [t.id for t in cat.twins.values() if len(self.eligible(t)) > m.candidates]
+            if crowded:
+                k, k_context = candidate_split(m.candidates)
+                self.candidate_map = candidate_pairs(cat, crowded, k=k, k_context=k_context,
+                                                     encoder_vectors=vectors)
         return self
 
     # ---------------------------------------------------------------- queries
+    def eligible(self, twin: Twin) -> list[str]:
+        """Every pilot activity the twin may join (``Catalog.candidates_for``), in catalog order."""
+        return [p.id for p in self._by_cohort.get(twin.cohort, ()) if twin.city not in p.cities]
+
     def candidates(self, twin: Twin) -> list[str]:
-        return [p.id for p in self.catalog.candidates_for(twin)]
+        """The pilot activities scored for the twin: its candidate list, else every eligible one."""
+        if self.candidate_map is not None and twin.id in self.candidate_map:
+            return list(self.candidate_map[twin.id])
+        return self.eligible(twin)
 
     def score(self, pairs, weights: Mapping[str, float] | None = None) -> list[PairScore]:
         return list(score_pairs(self.context, pairs, weights or self.weights))
@@ -81,10 +112,11 @@ class Matcher:
         return _ranked(scores)[:limit]
 
     def rank_twins(self, pilot_id: str, *, weights=None, limit: int | None = None) -> list[PairScore]:
-        """Twins that may join a pilot activity, best first."""
+        """Twins that may join a pilot activity (not from its own cities), best first."""
         pilot = self.catalog.pilots[pilot_id]
         twins = [t.id for t in self.catalog.twins.values()
-                 if t.cohort == pilot.cohort or t.cohort in pilot.open_to_cohorts]
+                 if (t.cohort == pilot.cohort or t.cohort in pilot.open_to_cohorts)
+                 and t.city not in pilot.cities]
         scores = self.score([(t, pilot.id) for t in twins], weights)
         return _ranked(scores)[:limit]
 
@@ -100,12 +132,19 @@ class Matcher:
         return twins
 
     def capacities(self, cohort: int) -> dict[str, int]:
-        pilots = {p for t in self.cohort_twins(cohort) for p in self.candidates(t)}
+        """Capacity of every pilot activity eligible for a twin of the cohort (the pilots a
+        pin may name), from the data or ``capacity``."""
+        pilots = {p for t in self.cohort_twins(cohort) for p in self.eligible(t)}
         return {p: (self.catalog.pilots[p].capacity if self.catalog.pilots[p].capacity is not None
                     else self.capacity) for p in sorted(pilots)}
 
     def assign(self, cohort: int, overrides: Overrides = Overrides(), weights=None) -> Assignment:
         scores = self.cohort_scores(cohort, weights)
+        scored = {(s.twin, s.pilot) for s in scores}
+        # a facilitator's pin outside the candidate list is still honoured: score it too
+        extra = [(t, p) for t, p in overrides.pins if (t, p) not in scored]
+        if extra:
+            scores += self.score(extra, weights)
         return assign(scores, self.capacities(cohort), cohort=cohort, per_twin=self.per_twin,
                       overload_penalty=self.overload_penalty, overrides=overrides,
                       twins=[t.id for t in self.cohort_twins(cohort)])
@@ -122,6 +161,17 @@ def _ranked(scores: list[PairScore]) -> list[PairScore]:
     return sorted(scores, key=lambda s: (-round(s.score, 12), -s.twin_score, s.pilot, s.twin))
 
 
+def candidate_split(limit: int) -> tuple[int, int]:
+    """``matching.candidates`` -> (k narrative and k concept, k context): two fifths from each
+    of the first two sources and one fifth from context, so the union has at most ``limit``.
+
+    >>> candidate_split(50)
+    (20, 10)
+    """
+    k = max(1, (2 * limit) // 5)
+    return k, max(0, limit - 2 * k)
+
+
 # -------------------------------------------------------------------- precomputation
 
 def make_encoder(settings):
@@ -133,48 +183,59 @@ def make_encoder(settings):
     return CachedEncoder(enc, Path(settings.data.workdir) / "cache")
 
 
-def narrative_similarities(cat: Catalog, encoder) -> dict[tuple[str, str], float]:
-    """Cosine of profile-text embeddings for every (twin, candidate pilot) pair."""
-    twins = list(cat.twins.values())
-    pilots = list(cat.pilots.values())
-    if not twins or not pilots:
-        return {}
-    tv = encoder.encode([profile_text(cat, t) for t in twins])
-    pv = encoder.encode([profile_text(cat, p) for p in pilots])
-    sims = np.asarray(tv) @ np.asarray(pv).T
-    pidx = {p.id: j for j, p in enumerate(pilots)}
-    out = {}
-    for i, t in enumerate(twins):
-        for p in cat.candidates_for(t):
-            out[(t.id, p.id)] = float(sims[i, pidx[p.id]])
-    return out
+def narrative_table(twin_vectors: Mapping[str, np.ndarray], pilot_vectors: Mapping[str, np.ndarray]) -> PairTable:
+    """Cosine of unit-length profile vectors for every (twin, pilot) pair, as one matrix."""
+    tv = np.asarray(list(twin_vectors.values()), dtype=np.float32).reshape(len(twin_vectors), -1)
+    pv = np.asarray(list(pilot_vectors.values()), dtype=np.float32).reshape(len(pilot_vectors), -1)
+    return PairTable(list(twin_vectors), list(pilot_vectors), (tv @ pv.T).astype(np.float64))
 
 
-def proximities(cat: Catalog) -> dict[tuple[str, str], tuple[float, float]]:
-    """Personalised-PageRank proximity both ways, normalised per source over its candidates."""
+def narrative_similarities(cat: Catalog, encoder) -> PairTable:
+    """Cosine of profile-text embeddings (``profile_text``) for every (twin, pilot) pair."""
+    from recommender.candidates import profile_vectors
+
+    return narrative_table(*profile_vectors(cat, encoder))
+
+
+def proximities(cat: Catalog) -> PairTable:
+    """Personalised-PageRank proximity both ways, each normalised per source over its
+    eligible partners (1.0 = the closest one), as a table of (twin->pilot, pilot->twin).
+
+    Only the twin direction is solved: on an undirected graph PPR is reversible,
+    ``deg(s) ppr_s(t) = deg(t) ppr_t(s)``, so the pilot->twin mass is the twin->pilot mass
+    times ``deg(twin) / deg(pilot)``, and the ``1 / deg(pilot)`` cancels in the per-pilot
+    normalisation.
+    """
     G = knowledge_graph(cat)
-    twins = [t for t in cat.twins.values() if t.iri in G]
-    pilots = [p for p in cat.pilots.values() if p.iri in G]
-    from_twin = personalized_pagerank(G, [t.iri for t in twins], targets=[p.iri for p in pilots])
-    from_pilot = personalized_pagerank(G, [p.iri for p in pilots], targets=[t.iri for t in twins])
-    out: dict[tuple[str, str], tuple[float, float]] = {}
-    fwd: dict[tuple[str, str], float] = {}
-    for t in twins:
-        cands = cat.candidates_for(t)
-        vals = {p.id: from_twin[t.iri].get(p.iri, 0.0) for p in cands}
-        top = max(vals.values(), default=0.0)
-        for pid, v in vals.items():
-            fwd[(t.id, pid)] = v / top if top > 0 else 0.0
-    back: dict[tuple[str, str], float] = {}
+    twins, pilots = list(cat.twins.values()), list(cat.pilots.values())
+    if not twins or not pilots:
+        return PairTable([t.id for t in twins], [p.id for p in pilots])
+    raw = ppr_matrix(G, [t.iri for t in twins], [p.iri for p in pilots])
+    deg = np.array([G.degree(t.iri, weight="weight") for t in twins], dtype=float)
+    back = raw * deg[:, None]
+    col = {p.id: j for j, p in enumerate(pilots)}
+    row_cohort = np.array([t.cohort for t in twins])
+    # eligible[i, j]: pilot j is open to twin i's cohort and not run by its city
+    eligible = np.zeros(raw.shape, dtype=bool)
+    for j, p in enumerate(pilots):
+        eligible[:, j] = np.isin(row_cohort, (p.cohort, *p.open_to_cohorts))
+    run_by: dict[str, list[int]] = {}
     for p in pilots:
-        cands = [t for t in twins if t.cohort == p.cohort or t.cohort in p.open_to_cohorts]
-        vals = {t.id: from_pilot[p.iri].get(t.iri, 0.0) for t in cands}
-        top = max(vals.values(), default=0.0)
-        for tid, v in vals.items():
-            back[(tid, p.id)] = v / top if top > 0 else 0.0
-    for key, v in fwd.items():
-        out[key] = (v, back.get(key, 0.0))
-    return out
+        for c in p.cities:
+            run_by.setdefault(c, []).append(col[p.id])
+    for i, t in enumerate(twins):
+        eligible[i, run_by.get(t.city, [])] = False
+    fwd = _normalise(raw, eligible, axis=1)
+    back = _normalise(back, eligible, axis=0)
+    return PairTable([t.id for t in twins], [p.id for p in pilots], fwd, back)
+
+
+def _normalise(values: np.ndarray, mask: np.ndarray, axis: int) -> np.ndarray:
+    """``values`` divided by the largest masked value along ``axis`` (0 where that is 0),
+    clipped to [0, 1] so a pair outside the mask cannot exceed the best eligible one."""
+    top = np.where(mask, values, 0.0).max(axis=axis, keepdims=True)
+    out = np.divide(values, top, out=np.zeros_like(values), where=top > 0)
+    return np.clip(out, 0.0, 1.0)
 
 
 # -------------------------------------------------------------------- main job

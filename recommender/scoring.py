@@ -12,8 +12,10 @@ recommenders). Known pairings are never an input here.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+
+import numpy as np
 
 from kg.errors import NotFoundError
 from kg.model import Catalog, Link, PilotActivity, Twin
@@ -22,18 +24,55 @@ from recommender.types import PILOT_FROM_TWIN, TWIN_FROM_PILOT, Evidence, PairSc
 # ------------------------------------------------------------------- context
 
 
+class PairTable(Mapping):
+    """A read-only ``{(twin id, pilot id): value}`` mapping over dense arrays indexed by
+    twin row and pilot column: a precomputed signal for every pair in ``O(twins + pilots)``
+    Python objects, where a dict of pairs would need one per pair (25M at 100k cities).
+    With one array the value is a float; with several, a tuple of floats.
+
+    >>> t = PairTable(["T1", "T2"], ["P1"], np.array([[0.5], [0.25]]))
+    >>> t[("T2", "P1")], t.get(("T3", "P1")), len(t)
+    (0.25, None, 2)
+    """
+
+    def __init__(self, twins: Sequence[str], pilots: Sequence[str], *arrays: np.ndarray):
+        self._t = {t: i for i, t in enumerate(twins)}
+        self._p = {p: j for j, p in enumerate(pilots)}
+        self._arrays = arrays
+        for a in arrays:
+            if a.shape != (len(self._t), len(self._p)):
+                raise ValueError(f"array of shape {a.shape} for {len(self._t)} twins x {len(self._p)} pilots")
+
+    def __getitem__(self, key):
+        t, p = key
+        i, j = self._t[t], self._p[p]
+        if len(self._arrays) == 1:
+            return float(self._arrays[0][i, j])
+        return tuple(float(a[i, j]) for a in self._arrays)
+
+    def __contains__(self, key) -> bool:
+        return isinstance(key, tuple) and len(key) == 2 and key[0] in self._t and key[1] in self._p
+
+    def __iter__(self):
+        return ((t, p) for t in self._t for p in self._p)
+
+    def __len__(self) -> int:
+        return len(self._t) * len(self._p)
+
+
 @dataclass
 class MatchContext:
     """What signals read: the catalog, its graph, and precomputed similarities.
 
     ``narrative`` maps (twin id, pilot id) to the cosine of their narrative embeddings;
     ``proximity`` maps (twin id, pilot id) to (twin->pilot, pilot->twin) personalised-PageRank
-    mass, each normalised over the twin's (pilot's) candidates.
+    mass, each normalised over the twin's (pilot's) eligible partners. Either may be a dict
+    or a ``PairTable``.
     """
 
     catalog: Catalog
-    narrative: dict[tuple[str, str], float] = field(default_factory=dict)
-    proximity: dict[tuple[str, str], tuple[float, float]] = field(default_factory=dict)
+    narrative: Mapping[tuple[str, str], float] = field(default_factory=dict)
+    proximity: Mapping[tuple[str, str], tuple[float, float]] = field(default_factory=dict)
 
 
 def _weights(links: Iterable[Link]) -> dict[str, float]:

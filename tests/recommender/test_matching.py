@@ -204,3 +204,121 @@ class TestEvaluate:
         assert "only barrier_fit" in names and "without barrier_fit" in names
         assert rows[0].hit[1] == 1.0
         assert rows[1].hit[1] == pytest.approx(1 / 3)
+
+
+class TestPprMatrix:
+    """The hub Schur complement in ``ppr_matrix`` against networkx's power iteration."""
+
+    @staticmethod
+    def _hubby():
+        import networkx as nx
+
+        # two hubs with many leaves, leaves paired up, one leaf chain between them, an isolated node
+        G = nx.Graph()
+        for i in range(20):
+            G.add_edge("H1", f"a{i}", weight=1.0 + i / 10)
+            G.add_edge("H2", f"b{i}", weight=0.5)
+            if i % 2:
+                G.add_edge(f"a{i}", f"a{i - 1}", weight=0.7)
+        G.add_edge("a3", "b3", weight=2.0)
+        G.add_edge("H1", "H2", weight=0.1)
+        G.add_node("lonely")
+        return G
+
+    @pytest.mark.parametrize("hub_degree", [4, 16, 10**9])
+    def test_any_choice_of_hubs_gives_networkx_fixed_point(self, hub_degree):
+        import networkx as nx
+
+        from recommender.graph import ppr_matrix
+
+        G = self._hubby()
+        sources = ["a1", "a3", "b7", "H1", "lonely"]
+        targets = ["a0", "b3", "b7", "H2", "lonely"]
+        X = ppr_matrix(G, sources, targets, hub_degree=hub_degree)
+        for i, s in enumerate(sources):
+            ref = nx.pagerank(G, alpha=0.85, personalization={s: 1.0}, weight="weight", tol=1e-13, max_iter=5000)
+            assert X[i] == pytest.approx([ref[t] for t in targets], abs=1e-9), s
+
+    def test_unknown_node_is_an_error(self):
+        from recommender.graph import ppr_matrix
+
+        with pytest.raises(KeyError):
+            ppr_matrix(self._hubby(), ["nope"], ["a0"])
+
+
+def test_proximity_reverse_direction_equals_ppr_from_the_pilot(mini_catalog):
+    """``proximities`` derives pilot->twin from twin->pilot (PPR reversibility); check it
+    against PageRank run from each pilot, normalised over its eligible twins."""
+    import networkx as nx
+
+    from recommender.graph import knowledge_graph
+    from recommender.pipeline import proximities
+
+    cat = mini_catalog
+    table = proximities(cat)
+    G = knowledge_graph(cat)
+    for p in cat.pilots.values():
+        twins = [t for t in cat.twins.values() if (t.cohort == p.cohort or t.cohort in p.open_to_cohorts)
+                 and t.city not in p.cities]
+        if not twins:
+            continue
+        ref = nx.pagerank(G, alpha=0.85, personalization={p.iri: 1.0}, weight="weight", tol=1e-13, max_iter=5000)
+        top = max(ref[t.iri] for t in twins)
+        for t in twins:
+            assert table[(t.id, p.id)][1] == pytest.approx(ref[t.iri] / top, abs=1e-7)
+    for t in cat.twins.values():
+        fwd = [table[(t.id, p.id)][0] for p in cat.candidates_for(t)]
+        assert max(fwd) == pytest.approx(1.0) and min(fwd) >= 0
+
+
+@pytest.fixture(scope="module")
+def narrow(mini_catalog):
+    s = Settings().with_overrides(["matching.candidates=1"])
+    return Matcher.from_catalog(mini_catalog, s, encoder=False)
+
+
+class TestCandidateWiring:
+    """With ``matching.candidates`` below a twin's eligible count, every ranking and the
+    assignment score only its candidate list."""
+
+    def test_candidates_are_a_short_eligible_list(self, narrow, matcher):
+        for t in narrow.catalog.twins.values():
+            eligible = narrow.eligible(t)
+            assert eligible == [p.id for p in narrow.catalog.candidates_for(t)]
+            cands = narrow.candidates(t)
+            assert set(cands) <= set(eligible)
+            if len(eligible) > 1:
+                assert len(cands) < len(eligible)
+                assert [s.pilot for s in narrow.rank_pilots(t.id)] == sorted(
+                    cands, key=lambda p: [s.pilot for s in matcher.rank_pilots(t.id)].index(p))
+            else:
+                assert cands == eligible
+
+    def test_scores_do_not_depend_on_the_candidate_step(self, narrow, matcher):
+        for t in narrow.catalog.twins.values():
+            for s in narrow.rank_pilots(t.id):
+                full = {x.pilot: x for x in matcher.rank_pilots(t.id)}[s.pilot]
+                assert s.score == pytest.approx(full.score) and s.twin_parts == full.twin_parts
+
+    def test_assignment_uses_candidates_but_honours_a_pin_outside_them(self, narrow):
+        cohort = 1
+        a = narrow.assign(cohort)
+        for pair in a.pairs:
+            assert pair.pilot in narrow.candidates(narrow.catalog.twins[pair.twin])
+        twin = next(t for t in narrow.cohort_twins(cohort) if len(narrow.eligible(t)) > len(narrow.candidates(t)))
+        outside = next(p for p in narrow.eligible(twin) if p not in narrow.candidates(twin))
+        pinned = narrow.assign(cohort, Overrides(pins=((twin.id, outside),)))
+        assert (twin.id, outside) in {(p.twin, p.pilot) for p in pinned.pairs}
+
+    def test_evaluation_counts_a_pilot_left_out_as_a_miss(self, narrow):
+        twin = next(t for t in narrow.catalog.twins.values()
+                    if len(narrow.eligible(t)) > len(narrow.candidates(t)))
+        outside = next(p for p in narrow.eligible(twin) if p not in narrow.candidates(twin))
+        rows = evaluate(narrow, [Pairing(twin.id, outside, 2)])
+        assert rows[0].hit[5] == 0.0 and rows[0].mrr == 0.0
+        assert rows[1].name == "random" and rows[1].hit[5] > 0
+
+
+def test_rank_twins_never_offers_a_pilot_its_own_city(matcher):
+    for p in matcher.catalog.pilots.values():
+        assert all(matcher.catalog.twins[s.twin].city not in p.cities for s in matcher.rank_twins(p.id))
