@@ -55,17 +55,24 @@ SELECT ?pilot ?title ?domain ?domainLabel ?status WHERE {
 ORDER BY ?domainLabel ?pilot
 """, domain="an emission-domain concept, e.g. dom:energy")
 
-_ex("twins-sharing-barrier", "Twins that face a barrier a pilot activity addresses",
-    "Twin and pilot activity pairs of the same cohort that share a barrier class: the twin faces "
-    "it, the pilot works on it. Bind ?barrier to keep one barrier.",
+_ex("twins-sharing-barrier", "Twins' barriers and the pilot activities that address them",
+    "For each barrier a twin faces, how many pilot activities open to its cohort address it "
+    "(pilot activities counted once per cohort and barrier, so the query stays fast with "
+    "tens of thousands of twins). Bind ?barrier to keep one barrier; list the pilot activities "
+    "with solutions-for-barrier.",
     """
-SELECT ?twinCity ?pilot ?pilotTitle ?barrier ?barrierLabel WHERE {
+SELECT ?twinCity ?barrier ?barrierLabel ?pilots WHERE {
+  {
+    SELECT ?cohort ?barrier (COUNT(DISTINCT ?pilot) AS ?pilots) WHERE {
+      ?pilot a pl:PilotActivity ; pl:addressesBarrier ?barrier .
+      { ?pilot pl:cohort ?cohort } UNION { ?pilot pl:opensToCohort ?cohort }
+    }
+    GROUP BY ?cohort ?barrier
+  }
   ?twin a pl:TwinCity ; pl:twinCity/schema:name ?twinCity ; pl:facesBarrier ?barrier ; pl:cohort ?cohort .
-  ?pilot pl:addressesBarrier ?barrier ; dcterms:title ?pilotTitle .
-  { ?pilot pl:cohort ?cohort } UNION { ?pilot pl:opensToCohort ?cohort }
   ?barrier skos:prefLabel ?barrierLabel .
 }
-ORDER BY ?twinCity ?pilot
+ORDER BY DESC(?pilots) ?twinCity ?barrierLabel
 """, barrier="a barrier concept, e.g. bar:financial")
 
 _ex("cities-by-country-role", "Cities by country and role",
