@@ -1,48 +1,46 @@
-"""Scale benchmark: every stage of peerlearn on synthetic data of 1k and 10k cities (100k opt-in).
+"""Scale benchmark: every stage of peerlearn on synthetic cities, each against a baseline
+measured in the same run, at 1k and 10k cities (100k with ``--sizes 1000,10000,100000``).
 
-Run: ``.venv/bin/python benchmarks/bench_scale.py [--sizes 1000,10000] [--with-100k] [--no-model]``
+Run: ``.venv/bin/python benchmarks/bench_scale.py [--sizes 1000,10000] [--no-model]``
 
-Data comes from ``scripts/synth.py`` (seed ``--seed``): ~5% of the cities run pilot activities,
-~5% are twins, each twin has a planted "true" pilot (``planted.csv``, read only for the quality
-rows, never by scoring). For each size one table: seconds and peak RSS (MB, the process's
-high-water mark reset before each stage through ``/proc/self/clear_refs``, so it includes
-everything already in memory) of each stage, and, where a baseline is measured in the same
-run, the baseline's seconds and the ratio baseline / stage (> 1: the stage is faster).
+Data comes from ``scripts/synth.py`` (seed ``--seed``): ~5% of the cities run pilot
+activities, ~5% are twins, each twin has a planted "true" pilot (``planted.csv``, read only
+for the quality rows, never by scoring). For each size one table: seconds and peak RSS (MB,
+the process's high-water mark reset before each stage through ``/proc/self/clear_refs``, so it
+includes everything already in memory) of each stage, and where a baseline is measured in the
+same run its seconds and the ratio baseline / stage (> 1: the stage is faster).
 
-Stages (what is measured, exactly):
+Stages and their baselines:
 
-* ``synth``: generate and write the CSVs.
-* ``KG: read + to RDF``, ``KG: SHACL``: the two halves of ``kg.build.load_sources``;
-  ``KG: write Oxigraph`` (in memory) against ``write rdflib`` (``RdflibStore``).
-* ``SPARQL examples``: every ``kg.queries.EXAMPLES`` query, unbound, on Oxigraph; the baseline
-  is the same queries on rdflib, **at 1k only** (rdflib's engine takes minutes at 10k).
-* ``catalog read`` (``kg.catalog.catalog``) on Oxigraph; rdflib baseline at 1k only.
-* ``encode cold`` / ``encode cached``: profile texts of every twin and pilot through
-  ``CachedEncoder`` (a fresh temporary cache, then the same texts again). The model load is
-  its own row. Above ``--max-encode`` texts (default 2000) nothing is encoded and that size
-  runs the ``--no-model`` path (no narrative similarity, no narrative candidates); the table
-  says so and gives the estimated encoding time from the measured texts/s.
-* ``FAISS index`` (``NarrativeIndex`` over pilot vectors, per cohort) and ``FAISS search`` of
-  all twins against a numpy exact top-k baseline.
-* ``matcher precompute``: ``Matcher.from_catalog`` (narrative cosines of all eligible pairs
-  and personalised PageRank from every twin and every pilot). Above 10k cities it is not run
-  (a dense nodes x sources PageRank matrix of ~110k x 5000 does not fit); see
-  ``benchmarks/notes_scale.md``.
-* ``candidates``: ``recommender.candidates.candidate_pairs`` (k = ``--k`` per source) against
-  ``exhaustive scoring`` of every eligible pair; exhaustive scoring runs on every twin up to
-  ``--exhaustive-twins`` twins (default 200) and on a random sample of that many beyond, and
-  its time is then extrapolated to all twins (the row says so).
-* ``score candidates``: ``Matcher.score`` on every candidate pair, against exhaustive scoring.
-* ``assign``: min-cost flow of cohort 1 on the candidate scores against the flow on the
-  exhaustive scores (scoring excluded from both).
-* ``topics``: ``Matcher.topics`` for every assigned pair of cohort 1.
-* ``outputs``: ``recommender.outputs.render_outputs`` for cohort 1 (shortlists rank every
-  eligible pilot of each twin, topics of every pair), and ``reports`` (HTML) likewise.
+* ``KG``: tabular rows to RDF, SHACL validation (``kg.validate.violations``; pyshacl, the
+  reference engine, as baseline up to ``--pyshacl-max`` cities).
+* ``store``: loading the graph, the 16 example queries (``kg.queries.EXAMPLES``) and the
+  catalog read on every backend of ``--backends``: rdflib in memory (the baseline, up to
+  ``--rdflib-max`` cities: its engine takes minutes above), Oxigraph in memory, Oxigraph on
+  disk, and the remote backend against a standalone ``oxigraph serve-read-only`` (from
+  PyPI) bulk-loaded with the same triples. Row counts and catalogs must agree across all.
+* ``graph``: the NetworkX view (``knowledge_graph``) and personalised PageRank from every
+  twin (``ppr_matrix``, hubs eliminated) against one sparse LU solve per source (the direct
+  method) and ``nx.pagerank``, both timed on a sample of sources and extrapolated.
+* ``encode``: profile texts through ``CachedEncoder`` with a fresh cache (cold), against a
+  bare ``SentenceTransformer.encode`` in fp32 on a sample (extrapolated), then the same texts
+  again (cached).
+* ``FAISS``: ``NarrativeIndex`` fit over all pilots and search with all twins, against numpy
+  exact top-k.
+* ``matcher``: ``Matcher.from_catalog`` as the CLI builds it (cached vectors, PPR, candidate
+  lists for twins with more than ``matching.candidates`` eligible pilots).
+* ``scoring``: the candidate pairs against exhaustive scoring of every eligible pair (all
+  twins up to ``--exhaustive-twins``, else a sample, extrapolated); one twin's
+  recommendations from the warm matcher (``rank_pilots``, mean over ``--latency-twins``)
+  against the exhaustive ranking.
+* ``cohort 1``: min-cost-flow assignment on candidate scores against the flow on exhaustive
+  scores, topics of every assigned pair, and every output file of the cohort (CSV, JSON,
+  Markdown, HTML reports; no PDFs) written to disk.
 
-Quality rows: recall of the candidates against the exhaustive top 5, the share of planted
+Quality rows: recall of the candidate lists against the exhaustive top 5, the share of planted
 pilots among the candidates, and hit@5 of the planted pilot (ties at their expectation, as
-``peerlearn evaluate``) when ranking only the candidates, and when ranking exhaustively (on the
-exhaustively scored twins).
+``peerlearn evaluate``) for the pipeline (candidates), for exhaustive ranking (the sampled
+twins) and for a random ranking.
 """
 
 from __future__ import annotations
@@ -51,6 +49,8 @@ import argparse
 import os
 import random
 import resource
+import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -61,8 +61,11 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import numpy as np  # noqa: E402
+
+BACKENDS = ("rdflib", "oxigraph-memory", "oxigraph-disk", "remote")
 
 # ----------------------------------------------------------------------------- measuring
 
@@ -86,25 +89,34 @@ def _reset_peak() -> bool:
 
 
 class Table:
-    """Rows of (stage, seconds, peak MB, baseline name, baseline seconds, note)."""
+    """Rows of (stage, seconds, peak MB, (baseline name, baseline seconds) or None, note)."""
 
     def __init__(self, title: str):
         self.title = title
         self.rows: list[tuple] = []
         self.facts: list[tuple[str, str]] = []
 
-    def measure(self, stage: str, fn, *, baseline: tuple[str, float] | None = None, note: str = ""):
+    def measure(self, stage: str, fn, *, baseline: tuple[str, float] | None = None, note: str = "",
+                repeat: int = 1):
+        """Run ``fn`` (``repeat`` times, keeping the fastest) and record a row."""
         reset = _reset_peak()
-        t = time.perf_counter()
-        result = fn()
-        secs = time.perf_counter() - t
+        secs = float("inf")
+        for _ in range(repeat):
+            t = time.perf_counter()
+            result = fn()
+            secs = min(secs, time.perf_counter() - t)
         peak = _rss_mb("VmHWM") if reset else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        self.rows.append((stage, secs, peak, baseline, note))
+        self.rows.append([stage, secs, peak, baseline, note])
         print(f"  {stage}: {secs:.3f} s", file=sys.stderr, flush=True)
         return result, secs
 
     def add(self, stage: str, secs: float, *, baseline=None, note: str = "", peak=None):
-        self.rows.append((stage, secs, peak, baseline, note))
+        self.rows.append([stage, secs, peak, baseline, note])
+
+    def set_baseline(self, stage: str, baseline: tuple[str, float]):
+        for row in self.rows:
+            if row[0] == stage:
+                row[3] = baseline
 
     def fact(self, name: str, value: str):
         self.facts.append((name, value))
@@ -125,6 +137,7 @@ class Table:
             print()
             for name, value in self.facts:
                 print(f"- {name}: {value}")
+        sys.stdout.flush()
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -144,265 +157,378 @@ def ranked_ids(scores) -> list[str]:
     return [s.pilot for s in sorted(scores, key=lambda s: (-round(s.score, 12), -s.twin_score, s.pilot))]
 
 
-def run_size(n: int, args, encoder_holder: dict) -> dict:
+class RemoteServer:
+    """A standalone ``oxigraph serve-read-only`` on a folder bulk-loaded from N-Triples."""
+
+    def __init__(self, folder: Path, files: list[tuple[Path, str]]):
+        from bench_remote import _port
+
+        self.exe = Path(sys.executable).with_name("oxigraph")
+        for f, graph in files:
+            subprocess.run([str(self.exe), "load", "--location", str(folder), "--file", str(f),
+                            "--graph", graph], check=True, capture_output=True)
+        self.folder, self.port, self.proc = folder, _port(), None
+
+    def start(self) -> str:
+        from bench_remote import _wait
+
+        self.proc = subprocess.Popen([str(self.exe), "serve-read-only", "--location", str(self.folder),
+                                      "--bind", f"127.0.0.1:{self.port}", "--union-default-graph"],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        _wait(self.port)
+        return f"http://127.0.0.1:{self.port}/query"
+
+    def stop(self):
+        if self.proc is not None:
+            self.proc.terminate()
+            self.proc.wait(timeout=30)
+
+
+# ----------------------------------------------------------------------------- one size
+
+
+def run_size(n: int, args, holder: dict, tmp: Path) -> dict:
     import synth
 
     from kg.build import write_graphs
     from kg.catalog import catalog
     from kg.ingest.tabular import read_tabular, to_graph
-    from kg.ontology import vocabulary_codes
+    from kg.namespaces import GRAPHS
+    from kg.ontology import ontology_graph, vocabulary_codes
     from kg.queries import EXAMPLES
-    from kg.store import open_store
+    from kg.store import RemoteStore, open_store
     from kg.validate import violations
-    from recommender.assignment import assign
-    from recommender.candidates import candidate_pairs, profile_vectors, recall
-    from recommender.evaluate import read_pairings
-    from recommender.pipeline import Matcher, profile_text
-    from recommender.scoring import MatchContext
     from recommender.settings import Settings
 
-    settings = Settings()
-    tab = Table(f"{n:,} cities (seed {args.seed}, candidates k={args.k} narrative + k={args.k} concept "
-                f"+ {args.k_context} context)")
-    tmp = Path(tempfile.mkdtemp(prefix=f"peerlearn-scale-{n}-"))
+    settings = Settings().with_overrides([f'data.workdir="{tmp / "work"}"'])
+    limit = settings.matching.candidates
+    tab = Table(f"{n:,} cities (seed {args.seed}; matching.candidates = {limit})")
     data_dir = tmp / "data"
     tables, _ = tab.measure("synth: generate + write CSV",
                             lambda: (t := synth.generate(n, args.seed), synth.write(t, data_dir))[0])
     tab.fact("data", f"{len(tables['cities'])} cities, {len(tables['pilots'])} pilots, "
                      f"{len(tables['twins'])} twins, {len(tables['narratives'])} narratives, "
                      f"{synth.default_cohorts(n)} cohorts")
+    del tables
 
     # ---- KG build
     codes = {k: set(v) for k, v in vocabulary_codes().items()}
-    graph, t_rdf = tab.measure("KG: read + to RDF", lambda: to_graph(read_tabular([data_dir], codes)))
+    graph, t_rdf = tab.measure("KG: rows -> RDF", lambda: to_graph(read_tabular([data_dir], codes)))
     found, t_shacl = tab.measure("KG: SHACL validation", lambda: violations(graph))
     assert not found, found[:3]
-    store = open_store("oxigraph")
-    rd = open_store("rdflib")
-    _, t_rdflib_write = tab.measure("KG: write rdflib (baseline)", lambda: write_graphs(rd, graph))
-    tab.measure("KG: write Oxigraph (in memory)", lambda: write_graphs(store, graph),
-                baseline=("rdflib write", t_rdflib_write))
-    tab.fact("triples", f"{len(store):,} (dataset {len(graph):,} + ontology)")
-    tab.fact("KG build total (load_sources + Oxigraph write)",
-             f"{t_rdf + t_shacl + tab.rows[-1][1]:.1f} s, of which SHACL {t_shacl:.1f} s")
+    if n <= args.pyshacl_max:
+        try:
+            from kg.validate import pyshacl_violations
+        except ImportError:
+            pyshacl_violations = None
+        if pyshacl_violations is not None:
+            ref, t_ref = tab.measure("KG: SHACL with pyshacl (baseline)", lambda: pyshacl_violations(graph))
+            assert ref == found
+            tab.set_baseline("KG: SHACL validation", ("pyshacl", t_ref))
 
-    # ---- SPARQL examples
+    # ---- stores: load, examples, catalog on each backend
     def run_examples(st):
         return {name: len(st.query(ex.text).rows) for name, ex in EXAMPLES.items()}
 
-    base = None
-    if n <= 1000:
-        _, t_rq = tab.measure("SPARQL examples: rdflib (baseline)", lambda: run_examples(rd))
-        base = ("rdflib", t_rq)
-    counts, _ = tab.measure(f"SPARQL examples ({len(EXAMPLES)}): Oxigraph", lambda: run_examples(store),
-                            baseline=base, note="" if base else "rdflib not run above 1k")
-    slowest = []
+    backends = [b for b in args.backends if b != "rdflib" or n <= args.rdflib_max]
+    onto = ontology_graph()
+    stores, counts, catalogs, base = {}, {}, {}, {}
+    server = None
+    for b in backends:
+        if b == "remote":
+            def load_remote():
+                files = []
+                for name, g, iri in (("data", graph, GRAPHS.dataset), ("onto", onto, GRAPHS.ontology)):
+                    f = tmp / f"{name}.nt"
+                    g.serialize(f, format="nt", encoding="utf-8")
+                    files.append((f, str(iri)))
+                return RemoteServer(tmp / "remote-db", files)
+
+            server, _ = tab.measure("store remote: dump N-Triples + `oxigraph load`", load_remote)
+            st = RemoteStore(server.start(), timeout=1800)
+        else:
+            kind, _, where = b.partition("-")
+            path = tmp / "store-disk" if where == "disk" else None
+            st = open_store(kind, path=path)
+            tab.measure(f"store {b}: load", lambda st=st: write_graphs(st, graph))
+        stores[b] = st
+    if "rdflib" in stores:
+        base = {"load": tab.rows[[r[0] for r in tab.rows].index("store rdflib: load")][1]}
+    for b, st in stores.items():
+        if "load" in base and b != "rdflib" and b != "remote":
+            tab.set_baseline(f"store {b}: load", ("rdflib", base["load"]))
+        counts[b], secs = tab.measure(f"store {b}: {len(EXAMPLES)} example queries", lambda st=st: run_examples(st))
+        if b == "rdflib":
+            base["examples"] = secs
+        elif "examples" in base:
+            tab.set_baseline(f"store {b}: {len(EXAMPLES)} example queries", ("rdflib", base["examples"]))
+        catalogs[b], secs = tab.measure(f"store {b}: catalog read", lambda st=st: catalog(st))
+        if b == "rdflib":
+            base["catalog"] = secs
+        elif "catalog" in base:
+            tab.set_baseline(f"store {b}: catalog read", ("rdflib", base["catalog"]))
+    first = next(iter(stores))
+    agree = all(counts[b] == counts[first] and catalogs[b] == catalogs[first] for b in stores)
+    tab.fact("backends", f"{', '.join(stores)}: example row counts and catalogs "
+                         f"{'identical on all' if agree else 'DIFFER'}")
+    assert agree, {b: counts[b] for b in stores}
+    if "rdflib" not in stores:
+        tab.fact("rdflib", f"not run above --rdflib-max {args.rdflib_max} cities (its engine takes minutes)")
+    main_store = stores.get("oxigraph-memory") or stores[first]
+    slow = []
     for name, ex in EXAMPLES.items():
         t = time.perf_counter()
-        store.query(ex.text)
-        slowest.append((time.perf_counter() - t, name))
-    s, name = max(slowest)
-    tab.fact("slowest example on Oxigraph", f"{name} {s * 1000:.0f} ms ({counts[name]} rows)")
+        main_store.query(ex.text)
+        slow.append((time.perf_counter() - t, name))
+    s, name = max(slow)
+    tab.fact("slowest example (Oxigraph, memory)", f"{name} {s * 1000:.0f} ms ({counts[first][name]} rows)")
+    tab.fact("triples", f"{len(main_store):,} (dataset {len(graph):,} + ontology)")
+    cat = catalogs[first]
+    graph = catalogs = None   # free them
+    for st in stores.values():
+        st.close()
+    if server is not None:
+        server.stop()
+    stores = None
 
-    # ---- catalog
-    base = None
-    if n <= 1000:
-        _, t_cat_rd = tab.measure("catalog read: rdflib (baseline)", lambda: catalog(rd))
-        base = ("rdflib", t_cat_rd)
-    cat, _ = tab.measure("catalog read: Oxigraph", lambda: catalog(store), baseline=base)
-    rd = None  # free the rdflib copy
+    # ---- graph and personalised PageRank
+    from recommender.graph import knowledge_graph, ppr_matrix
+
+    G, _ = tab.measure("graph: knowledge_graph (NetworkX)", lambda: knowledge_graph(cat))
+    tab.fact("graph", f"{G.number_of_nodes():,} nodes, {G.number_of_edges():,} edges")
+    twin_iris = [t.iri for t in cat.twins.values()]
+    pilot_iris = [p.iri for p in cat.pilots.values()]
+    rng = random.Random(args.seed)
+    sample = rng.sample(twin_iris, min(len(twin_iris), args.ppr_sample))
+    _, t_direct = tab.measure(f"PPR: one LU solve per source ({len(sample)} sources)",
+                              lambda: ppr_matrix(G, sample, pilot_iris, hub_degree=10**12))
+    t_direct_all = t_direct * len(twin_iris) / len(sample)
+    few = sample[:3]
+
+    def nx_pagerank():
+        import networkx as nx
+
+        for s in few:
+            nx.pagerank(G, alpha=0.85, personalization={s: 1.0}, weight="weight", tol=1e-10)
+
+    _, t_nx = tab.measure(f"PPR: nx.pagerank ({len(few)} sources)", nx_pagerank)
+    t_nx_all = t_nx * len(twin_iris) / len(few)
+    _, t_ppr = tab.measure(f"PPR: ppr_matrix, all {len(twin_iris)} twins (hub elimination)",
+                           lambda: ppr_matrix(G, twin_iris, pilot_iris))
+    tab.set_baseline(f"PPR: ppr_matrix, all {len(twin_iris)} twins (hub elimination)",
+                     ("LU per source, extrapolated", t_direct_all))
+    tab.fact("PPR baselines extrapolated to all twins",
+             f"LU per source {t_direct_all:.1f} s ({t_direct_all / t_ppr:.0f}x), nx.pagerank "
+             f"{t_nx_all:.0f} s ({t_nx_all / t_ppr:.0f}x)")
+    G = None
 
     # ---- encoding
-    n_texts = len(cat.twins) + len(cat.pilots)
+    from recommender.candidates import profile_vectors
+    from recommender.pipeline import Matcher, profile_text
+
+    texts = [profile_text(cat, t) for t in cat.twins.values()] + [profile_text(cat, p) for p in cat.pilots.values()]
+    encoder = False
     vectors = None
-    encoder = None
-    model_note = ""
-    if args.no_model:
-        model_note = "--no-model: narrative similarity and narrative candidates off"
-    else:
+    if not args.no_model:
         from recommender.embeddings import CachedEncoder, SentenceTransformerEncoder
 
-        if "raw" not in encoder_holder:
-            raw = SentenceTransformerEncoder(settings.model.name, precision=settings.model.precision,
-                                             batch_size=settings.model.batch_size)
+        m = settings.model
+        if "raw" not in holder:
+            raw = SentenceTransformerEncoder(m.name, precision=m.precision, batch_size=m.batch_size)
             tab.measure("model load", lambda: raw.encode(["warm-up"]))
-            encoder_holder["raw"] = raw
-        raw = encoder_holder["raw"]
-        texts = [profile_text(cat, t) for t in cat.twins.values()] + \
-                [profile_text(cat, p) for p in cat.pilots.values()]
-        if n_texts > args.max_encode:
-            rate = encoder_holder.get("rate")
-            est = f"~{n_texts / rate / 60:.0f} min at the measured {rate:.0f} texts/s" if rate else "unknown"
-            model_note = (f"{n_texts} texts > --max-encode {args.max_encode}: not encoded "
-                          f"(estimated {est}); this size runs the --no-model path")
-        else:
-            cache_dir = tmp / "cache"
-            cold = CachedEncoder(raw, cache_dir)
-            _, t_cold = tab.measure(f"encode cold ({n_texts} texts, {settings.model.precision})",
-                                    lambda: cold.encode(texts))
-            encoder_holder["rate"] = n_texts / t_cold
-            warm = CachedEncoder(raw, cache_dir)
-            tab.measure("encode cached (same texts)", lambda: warm.encode(texts), baseline=("cold", t_cold))
-            tab.rows[-1] = (*tab.rows[-1][:4], f"{warm.hits} hits, {warm.misses} misses")
-            encoder = CachedEncoder(raw, cache_dir)
-            vectors = profile_vectors(cat, encoder)
-    if model_note:
-        tab.fact("model", model_note)
+            holder["raw"] = raw
+            bare = SentenceTransformerEncoder(m.name, precision="fp32", batch_size=m.batch_size)
+            bare.encode(["warm-up"])
+            holder["bare"] = bare._load()
+        raw = holder["raw"]
+        some = random.Random(args.seed).sample(texts, min(len(texts), args.bare_sample))
+        _, t_bare = tab.measure(f"encode: bare SentenceTransformer.encode fp32 ({len(some)} texts)",
+                                lambda: holder["bare"].encode(some, batch_size=m.batch_size,
+                                                              normalize_embeddings=True))
+        t_bare_all = t_bare * len(texts) / len(some)
+        cache = Path(settings.data.workdir) / "cache"
+        cold = CachedEncoder(raw, cache)
+        _, t_cold = tab.measure(f"encode cold: CachedEncoder {m.precision} ({len(texts)} texts)",
+                                lambda: cold.encode(texts),
+                                baseline=("bare fp32, extrapolated", t_bare_all))
+        warm = CachedEncoder(raw, cache)
+        tab.measure("encode cached (same texts)", lambda: warm.encode(texts), baseline=("cold", t_cold),
+                    note="")
+        tab.rows[-1][4] = f"{warm.hits} hits, {warm.misses} misses"
+        tab.fact("encoding rate", f"{len(texts) / t_cold:.0f} texts/s ({m.precision}) vs bare fp32 "
+                                  f"{len(some) / t_bare:.0f} texts/s")
+        encoder = CachedEncoder(raw, cache)
+        vectors = profile_vectors(cat, encoder)
 
-    # ---- FAISS
-    if vectors is not None:
+        # ---- FAISS
         from recommender.index import NarrativeIndex
 
         tv, pv = vectors
         pids = list(pv)
         pm = np.asarray([pv[p] for p in pids])
         tm = np.asarray([tv[t] for t in tv])
-        idx, _ = tab.measure(f"FAISS index fit ({len(pids)} pilots)",
+        idx, _ = tab.measure(f"FAISS: NarrativeIndex fit ({len(pids)} pilots)",
                              lambda: NarrativeIndex().fit(pids, pm, model_id="bench"))
 
         def numpy_topk():
             sims = tm @ pm.T
-            kk = min(args.k, len(pids))
-            part = np.argpartition(-sims, kk - 1, axis=1)[:, :kk]
-            return part
+            kk = min(20, len(pids))
+            return np.argpartition(-sims, kk - 1, axis=1)[:, :kk]
 
-        _, t_np = tab.measure("top-k by numpy matmul (baseline)", numpy_topk)
-        tab.measure(f"FAISS search ({len(tm)} twins, k={args.k})", lambda: idx.search(tm, args.k),
-                    baseline=("numpy", t_np))
+        _, t_np = tab.measure("FAISS: numpy exact top-20 (baseline)", numpy_topk)
+        tab.measure(f"FAISS: search ({len(tm)} twins, k=20)", lambda: idx.search(tm, 20), baseline=("numpy", t_np))
+    else:
+        tab.fact("model", "--no-model: narrative similarity and narrative candidates off")
 
     # ---- matcher
-    small = n <= 10_000
-    if small:
-        matcher, t_matcher = tab.measure(
-            "matcher precompute (Matcher.from_catalog)",
-            lambda: Matcher.from_catalog(cat, settings, encoder=encoder if encoder is not None else False),
-            note="narrative cosines of all eligible pairs + PPR from every twin and pilot")
-    else:
-        matcher = Matcher(cat, dict(settings.matching.weights), settings.matching.capacity,
-                          settings.matching.per_twin, settings.matching.overload_penalty,
-                          settings.matching.topics_per_direction, MatchContext(cat))
-        tab.fact("matcher", "Matcher.from_catalog not run above 10k (see notes_scale.md); narrative "
-                            "cosines filled for candidate pairs only, graph_proximity left at 0")
+    matcher, t_matcher = tab.measure("matcher: Matcher.from_catalog", lambda: Matcher.from_catalog(
+        cat, settings, encoder=encoder), note="vectors (cached), PPR, candidate lists")
+    crowded = len(matcher.candidate_map or {})
+    tab.fact("candidate lists", f"{crowded} of {len(cat.twins)} twins have more than {limit} eligible pilots")
+    exhaustive = Matcher(cat, matcher.weights, matcher.capacity, matcher.per_twin, matcher.overload_penalty,
+                         matcher.topics_per_direction, matcher.context)
 
-    # ---- candidates vs exhaustive
     twin_ids = list(cat.twins)
-    cands, t_cand = tab.measure("candidates: candidate_pairs", lambda: candidate_pairs(
-        cat, twin_ids, k=args.k, k_context=args.k_context, encoder_vectors=vectors))
-    if not small and vectors is not None:
-        tv, pv = vectors
-        matcher.context.narrative = {(t, p): float(np.dot(tv[t], pv[p])) for t, ps in cands.items() for p in ps}
-    rng = random.Random(args.seed)
-    sample = twin_ids if len(twin_ids) <= args.exhaustive_twins else sorted(rng.sample(twin_ids, args.exhaustive_twins))
+    sample = twin_ids if len(twin_ids) <= args.exhaustive_twins else sorted(
+        random.Random(args.seed).sample(twin_ids, args.exhaustive_twins))
     sampled = len(sample) < len(twin_ids)
-    exhaustive_pairs = [(t, p) for t in sample for p in matcher.candidates(cat.twins[t])]
-    ex_scores, t_ex = tab.measure(
-        f"exhaustive scoring ({len(exhaustive_pairs):,} pairs, {len(sample)} twins)",
-        lambda: matcher.score(exhaustive_pairs))
+    ex_pairs = [(t, p) for t in sample for p in matcher.eligible(cat.twins[t])]
+    ex_scores, t_ex = tab.measure(f"scoring: exhaustive ({len(ex_pairs):,} pairs, {len(sample)} twins)",
+                                  lambda: matcher.score(ex_pairs))
     t_ex_all = t_ex * len(twin_ids) / len(sample)
     if sampled:
-        tab.add(f"exhaustive scoring, all {len(twin_ids)} twins (extrapolated)", t_ex_all,
-                note=f"sample of {len(sample)} twins x {len(twin_ids) / len(sample):.1f}")
-    i = [r[0] for r in tab.rows].index("candidates: candidate_pairs")
-    tab.rows[i] = (*tab.rows[i][:3], ("exhaustive scoring" + (" (extrap.)" if sampled else ""), t_ex_all), "")
-    cand_pairs = [(t, p) for t in twin_ids for p in cands[t]]
-    cand_scores, t_sc = tab.measure(f"score candidates ({len(cand_pairs):,} pairs)",
+        tab.add(f"scoring: exhaustive, all {len(twin_ids)} twins (extrapolated)", t_ex_all)
+    cand_pairs = [(t, p) for t in twin_ids for p in matcher.candidates(cat.twins[t])]
+    cand_scores, t_sc = tab.measure(f"scoring: candidates ({len(cand_pairs):,} pairs, all twins)",
                                     lambda: matcher.score(cand_pairs),
                                     baseline=("exhaustive" + (" (extrap.)" if sampled else ""), t_ex_all))
-    tab.add("candidates + scoring", t_cand + t_sc, baseline=("exhaustive", t_ex_all))
-    n_elig = sum(len(matcher.candidates(cat.twins[t])) for t in twin_ids)
-    tab.fact("pairs", f"{n_elig:,} eligible pairs in all, {len(cand_pairs):,} candidate pairs "
-                      f"({len(cand_pairs) / max(n_elig, 1):.1%}), mean {len(cand_pairs) / len(twin_ids):.1f} per twin")
+    n_elig = sum(len(matcher.eligible(t)) for t in cat.twins.values())
+    tab.fact("pairs", f"{n_elig:,} eligible pairs, {len(cand_pairs):,} scored ({len(cand_pairs) / max(n_elig, 1):.1%}), "
+                      f"mean {len(cand_pairs) / len(twin_ids):.1f} per twin")
+
+    lat = random.Random(args.seed + 1).sample(twin_ids, min(len(twin_ids), args.latency_twins))
+    _, t_lat_ex = tab.measure(f"one twin's recommendations, exhaustive (x{len(lat)})",
+                              lambda: [exhaustive.rank_pilots(t, limit=5) for t in lat], repeat=3,
+                              note="fastest of 3")
+    _, t_lat = tab.measure(f"one twin's recommendations, candidates (x{len(lat)})",
+                           lambda: [matcher.rank_pilots(t, limit=5) for t in lat], baseline=("exhaustive", t_lat_ex),
+                           repeat=3, note="fastest of 3")
+    tab.fact("one twin's recommendations (warm matcher)",
+             f"{t_lat / len(lat) * 1000:.1f} ms per twin (exhaustive {t_lat_ex / len(lat) * 1000:.1f} ms)")
 
     # ---- quality
-    by_twin_ex: dict[str, list] = {}
+    from recommender.candidates import recall
+    from recommender.evaluate import read_pairings
+
+    by_ex: dict[str, list] = {}
     for s in ex_scores:
-        by_twin_ex.setdefault(s.twin, []).append(s)
-    by_twin_c: dict[str, list] = {}
+        by_ex.setdefault(s.twin, []).append(s)
+    by_c: dict[str, list] = {}
     for s in cand_scores:
-        by_twin_c.setdefault(s.twin, []).append(s)
-    ex_rank = {t: ranked_ids(v) for t, v in by_twin_ex.items()}
-    rec5 = recall(cands, ex_rank, top=5)
-    top1 = recall(cands, ex_rank, top=1)
+        by_c.setdefault(s.twin, []).append(s)
+    ex_rank = {t: ranked_ids(v) for t, v in by_ex.items()}
+    cmap = {t: matcher.candidates(cat.twins[t]) for t in twin_ids}
+    rec5, rec1 = recall(cmap, ex_rank, top=5), recall(cmap, ex_rank, top=1)
     pairs, skipped = read_pairings(data_dir / "planted.csv", cat)
-    planted_in = sum(1 for p in pairs if p.pilot in cands[p.twin]) / max(len(pairs), 1)
-    hit_c = np.mean([expected_hit({s.pilot: s.score for s in by_twin_c.get(p.twin, [])}, p.pilot)
-                     for p in pairs])
-    ex_pairs = [p for p in pairs if p.twin in by_twin_ex]
-    hit_ex = np.mean([expected_hit({s.pilot: s.score for s in by_twin_ex[p.twin]}, p.pilot) for p in ex_pairs])
-    rand = np.mean([min(5, len(matcher.candidates(cat.twins[p.twin]))) / len(matcher.candidates(cat.twins[p.twin]))
-                    for p in pairs])
-    tab.fact("candidate recall vs exhaustive top-5", f"{rec5:.3f} (top-1: {top1:.3f}) over {len(ex_rank)} twins")
+    planted_in = sum(1 for p in pairs if p.pilot in cmap[p.twin]) / max(len(pairs), 1)
+    hit_c = float(np.mean([expected_hit({s.pilot: s.score for s in by_c.get(p.twin, [])}, p.pilot) for p in pairs]))
+    ex_p = [p for p in pairs if p.twin in by_ex]
+    hit_ex = float(np.mean([expected_hit({s.pilot: s.score for s in by_ex[p.twin]}, p.pilot) for p in ex_p]))
+    hit_c_same = float(np.mean([expected_hit({s.pilot: s.score for s in by_c.get(p.twin, [])}, p.pilot)
+                                for p in ex_p]))
+    rand = float(np.mean([min(5, len(matcher.eligible(cat.twins[p.twin]))) / len(matcher.eligible(cat.twins[p.twin]))
+                          for p in pairs]))
+    tab.fact("candidate recall vs exhaustive", f"top-5 {rec5:.3f}, top-1 {rec1:.3f} over {len(ex_rank)} twins")
     tab.fact("planted pilot among the candidates", f"{planted_in:.3f} of {len(pairs)} planted pairs"
              + (f" ({len(skipped)} skipped)" if skipped else ""))
-    tab.fact("hit@5 of planted pairs", f"candidates {hit_c:.3f} (all {len(pairs)} twins); exhaustive "
-             f"{hit_ex:.3f} ({len(ex_pairs)} twins{', sample' if sampled else ''}); random {rand:.3f}")
+    tab.fact("hit@5 of planted pairs", f"pipeline {hit_c:.3f} (all {len(pairs)} twins); on the "
+             f"{len(ex_p)} exhaustively scored twins: pipeline {hit_c_same:.3f}, exhaustive {hit_ex:.3f}; "
+             f"random {rand:.3f}")
 
-    # ---- assignment, topics, outputs (cohort 1)
+    # ---- cohort 1: assignment, topics, outputs and reports
+    from recommender.assignment import assign
+    from recommender.outputs import write_outputs
+
     cohort = 1
     ctw = [t.id for t in matcher.cohort_twins(cohort)]
-    cset = set(ctw)
     caps = matcher.capacities(cohort)
-    ex_c = [s for t in ctw for s in matcher.score([(t, p) for p in matcher.candidates(cat.twins[t])])]
-    cand_c = [s for s in cand_scores if s.twin in cset]
     kw = dict(cohort=cohort, per_twin=matcher.per_twin, overload_penalty=matcher.overload_penalty, twins=ctw)
-    _, t_asg_ex = tab.measure(f"assign cohort 1: exhaustive scores ({len(ex_c):,} edges)",
-                              lambda: assign(ex_c, caps, **kw))
-    a, _ = tab.measure(f"assign cohort 1: candidate scores ({len(cand_c):,} edges)",
-                       lambda: assign(cand_c, caps, **kw), baseline=("exhaustive", t_asg_ex),
-                       note=f"{len(ctw)} twins, {len(caps)} pilots")
-    a_ex = assign(ex_c, caps, **kw)
-    tab.fact("assignment objective, cohort 1", f"candidates {a.objective:.3f} vs exhaustive {a_ex.objective:.3f}")
-    tab.measure(f"topics for {len(a.pairs)} assigned pairs", lambda: [matcher.topics(p.twin, p.pilot) for p in a.pairs])
-    from recommender.outputs import render_outputs
-
-    tab.measure("outputs: render_outputs, cohort 1", lambda: render_outputs(matcher, {cohort: a}, settings),
-                note="shortlists rank every eligible pilot")
-    try:
-        from recommender.reports import render_reports
-    except ImportError:
-        render_reports = None
-    if render_reports is not None:
-        files, _ = tab.measure("reports: render_reports (HTML), cohort 1",
-                               lambda: render_reports(matcher, {cohort: a}, settings))
-        tab.fact("HTML pages, cohort 1", str(len(files)))
-    store.close()
+    c_scores = matcher.cohort_scores(cohort)
+    ex_c, t_sc_ex = tab.measure("cohort 1: exhaustive scores for the flow (baseline)",
+                                lambda: exhaustive.cohort_scores(cohort))
+    t_asg = time.perf_counter()
+    if len(ex_c) <= args.max_flow_edges:
+        a_ex, t_asg_ex = tab.measure(f"cohort 1: assign on exhaustive scores ({len(ex_c):,} edges)",
+                                     lambda: assign(ex_c, caps, **kw))
+    else:
+        a_ex, t_asg_ex = None, None
+        tab.fact("exhaustive flow", f"{len(ex_c):,} edges > --max-flow-edges {args.max_flow_edges}: not run")
+    ex_c = None
+    a, t_asg = tab.measure(f"cohort 1: assign on candidate scores ({len(c_scores):,} edges)",
+                           lambda: matcher.assign(cohort),
+                           baseline=("exhaustive scoring + flow", t_sc_ex + t_asg_ex) if t_asg_ex else None,
+                           note=f"{len(ctw)} twins, {len(caps)} pilots; includes scoring")
+    if a_ex is not None:
+        tab.fact("assignment objective, cohort 1", f"candidates {a.objective:.3f} vs exhaustive {a_ex.objective:.3f}")
+    _, t_top = tab.measure(f"cohort 1: topics for {len(a.pairs)} assigned pairs",
+                           lambda: [matcher.topics(p.twin, p.pilot) for p in a.pairs])
+    files, t_out = tab.measure("cohort 1: outputs + HTML reports written",
+                               lambda: write_outputs(matcher, {cohort: a}, tmp / "out", settings))
+    tab.fact("cohort 1 job", f"assign + topics + {len(files)} files: {t_asg + t_top + t_out:.1f} s")
+    shutil.rmtree(tmp / "out", ignore_errors=True)
     return {"n": n, "table": tab, "recall5": rec5, "planted_in": planted_in, "hit_c": hit_c, "hit_ex": hit_ex,
+            "hit_c_same": hit_c_same,
             "random": rand, "model": "off" if vectors is None else settings.model.precision,
-            "matcher_s": t_matcher if small else None, "n_twins": len(twin_ids)}
+            "n_twins": len(twin_ids), "latency_ms": t_lat / len(lat) * 1000,
+            "cohort_job_s": t_asg + t_top + t_out, "matcher_s": t_matcher}
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--sizes", default="1000,10000", help="comma-separated city counts")
-    ap.add_argument("--with-100k", action="store_true", help="also run 100,000 cities (slow: ~10+ min)")
+    ap.add_argument("--sizes", default="1000,10000", help="comma-separated city counts (e.g. 1000,10000,100000)")
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--k", type=int, default=10, help="candidates per source (narrative, concept)")
-    ap.add_argument("--k-context", type=int, default=5, help="context-neighbour candidates per twin")
-    ap.add_argument("--no-model", action="store_true", help="skip the embedding model everywhere")
-    ap.add_argument("--max-encode", type=int, default=2000, help="most profile texts encoded per size")
+    ap.add_argument("--no-model", action="store_true", help="leave the embedding model out everywhere")
+    ap.add_argument("--backends", default=",".join(BACKENDS), help=f"store backends, of {', '.join(BACKENDS)}")
+    ap.add_argument("--rdflib-max", type=int, default=1000, help="largest size run on the rdflib store")
+    ap.add_argument("--pyshacl-max", type=int, default=1000, help="largest size validated by pyshacl too")
     ap.add_argument("--exhaustive-twins", type=int, default=200,
                     help="twins scored exhaustively (all up to this many, else a random sample)")
+    ap.add_argument("--latency-twins", type=int, default=100, help="twins timed for one-twin recommendations")
+    ap.add_argument("--ppr-sample", type=int, default=100, help="sources for the per-source PPR baseline")
+    ap.add_argument("--bare-sample", type=int, default=300, help="texts for the bare-encode baseline")
+    ap.add_argument("--max-flow-edges", type=int, default=300_000, help="largest exhaustive flow run")
     args = ap.parse_args(argv)
+    args.backends = [b.strip() for b in args.backends.split(",") if b.strip()]
+    bad = [b for b in args.backends if b not in BACKENDS]
+    if bad:
+        ap.error(f"unknown backend {bad[0]!r}; known: {', '.join(BACKENDS)}")
     sizes = [int(x) for x in args.sizes.split(",") if x.strip()]
-    if args.with_100k and 100_000 not in sizes:
-        sizes.append(100_000)
-    print(f"# bench_scale: sizes {sizes}, seed {args.seed}, k={args.k}, "
-          f"model {'off (--no-model)' if args.no_model else 'bundled all-MiniLM-L6-v2'}, "
-          f"{os.cpu_count()} CPUs")
+    print(f"# bench_scale: sizes {sizes}, seed {args.seed}, "
+          f"model {'off (--no-model)' if args.no_model else 'bundled all-MiniLM-L6-v2'}, {os.cpu_count()} CPUs, "
+          f"backends {', '.join(args.backends)}")
     holder: dict = {}
     results = []
     for n in sizes:
         print(f"[{n:,} cities]", file=sys.stderr, flush=True)
-        r = run_size(n, args, holder)
+        t = time.perf_counter()
+        with tempfile.TemporaryDirectory(prefix=f"peerlearn-scale-{n}-") as d:
+            r = run_size(n, args, holder, Path(d))
+        r["wall"] = time.perf_counter() - t
+        peak = max((row[2] for row in r["table"].rows if row[2] is not None), default=0.0)
+        r["peak"] = peak
+        r["table"].fact("whole size", f"{r['wall']:.0f} s wall clock, peak RSS {peak:.0f} MB "
+                        f"(largest stage high-water mark)")
         r["table"].print()
         results.append(r)
-    print("\n### Quality at scale (planted pairs)\n")
-    print("| cities | twins | model | candidate recall@5 vs exhaustive | planted in candidates "
-          "| hit@5 (candidates) | hit@5 (exhaustive) | hit@5 random |")
-    print("|---:|---:|---|---:|---:|---:|---:|---:|")
+    print("\n### Summary\n")
+    print("| cities | twins | model | one twin's recommendations | cohort 1 job | candidate recall@5 "
+          "| planted in candidates | hit@5 pipeline | hit@5 pipeline / exhaustive, sampled twins | hit@5 random "
+          "| wall | peak RSS |")
+    print("|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in results:
-        print(f"| {r['n']:,} | {r['n_twins']} | {r['model']} | {r['recall5']:.3f} | {r['planted_in']:.3f} | "
-              f"{r['hit_c']:.3f} | {r['hit_ex']:.3f} | {r['random']:.3f} |")
+        print(f"| {r['n']:,} | {r['n_twins']} | {r['model']} | {r['latency_ms']:.1f} ms | {r['cohort_job_s']:.1f} s "
+              f"| {r['recall5']:.3f} | {r['planted_in']:.3f} | {r['hit_c']:.3f} | {r['hit_c_same']:.3f} / {r['hit_ex']:.3f} "
+              f"| {r['random']:.3f} | {r['wall']:.0f} s | {r['peak'] / 1024:.1f} GB |")
     return 0
 
 

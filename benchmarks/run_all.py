@@ -1,9 +1,10 @@
-"""`make bench`: the quick benchmark suite, then how to run the longer ones.
+"""`make bench`: the benchmark suite in one command, then how to run the others.
 
 Run: ``.venv/bin/python benchmarks/run_all.py [--full] [--no-model]``
 
-* ``bench_store.py`` on ~200k data triples (``--full``: the 1M of the README's figures);
-* ``bench_scale.py`` at 1,000 cities (``--full``: 1,000 and 10,000).
+* ``bench_scale.py``: every stage at 1,000 and 10,000 cities (``--full``: and 100,000);
+* ``bench_validate.py``: SHACL engines at 1,000 and 10,000 cities;
+* ``bench_store.py`` on ~200k data triples (``--full``: the 1M of the README's figures).
 
 Each runs as its own process (a failure in one does not hide the others' tables); the exit
 status is non-zero if any failed.
@@ -22,20 +23,20 @@ OTHERS = {
     "bench_embeddings.py": "encoder precision (fp32 vs bf16) and batch size on generated narratives",
     "bench_index.py": "NarrativeIndex exact vs HNSW at 10k/100k: build, ms/query, recall@10",
     "bench_ccc.py": "Climate City Contract ingestion and passage tagging",
-    "bench_store.py": "store backends at 1M triples: .venv/bin/python benchmarks/bench_store.py",
-    "bench_scale.py": "every stage at 1k/10k cities (100k: --with-100k)",
+    "bench_remote.py": "remote backend vs embedded Oxigraph, one size (default 100k cities)",
 }
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--full", action="store_true", help="1M-triple store benchmark and 10k-city scale run")
+    ap.add_argument("--full", action="store_true", help="add 100k cities and the 1M-triple store benchmark")
     ap.add_argument("--no-model", action="store_true", help="bench_scale without the embedding model")
     args = ap.parse_args(argv)
     runs = [
-        ["bench_store.py", "--triples", "1000000" if args.full else "200000"],
-        ["bench_scale.py", "--sizes", "1000,10000" if args.full else "1000",
+        ["bench_scale.py", "--sizes", "1000,10000,100000" if args.full else "1000,10000",
          *(["--no-model"] if args.no_model else [])],
+        ["bench_validate.py"],
+        ["bench_store.py", "--triples", "1000000" if args.full else "200000"],
     ]
     failed = []
     for script, *rest in runs:

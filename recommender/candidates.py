@@ -14,15 +14,19 @@ cheap sources, then only those are scored:
     overlap with a twin is the sum over shared concepts of twin weight x pilot weight (the
     twin's barriers against the pilot's barriers, its domains of interest and of experience
     against the pilot's domains, its levers against the pilot's levers); the ``k`` best;
-(c) **context neighbours** (``k_context``, default 5): pilots run in the twin's country, then
+(c) **graph neighbours** (``k_graph``, with ``proximity``): the eligible pilots with the most
+    personalised-PageRank mass from the twin (``Matcher.context.proximity``, the
+    ``graph_proximity`` signal), which reaches pilots through shared concepts, solutions,
+    cities and countries at once;
+(d) **context neighbours** (``k_context``, default 5): pilots run in the twin's country, then
     the nearest by great-circle distance, the ``context`` signal's terms. This keeps a twin
     that states no concept (and, without a model, has no narrative source) from getting no
     candidates at all.
 
 Both sources keep to ``Catalog.candidates_for``: the twin's cohort's pilots and earlier pilots
 opened to its cohort, never a pilot the twin's own city runs. The result is their union,
-narrative hits first (nearest first), then concept hits (largest overlap first), then context
-neighbours; ties break on the pilot id, so the output is deterministic. Planted or known pairings are never read here.
+narrative hits first (nearest first), then concept hits (largest overlap first), then graph
+and context neighbours; ties break on the pilot id, so the output is deterministic. Planted or known pairings are never read here.
 
 >>> from kg.model import Catalog, City, Link, PilotActivity, Twin
 >>> B = "https://w3id.org/peerlearn/concept/barrier/"
@@ -113,16 +117,22 @@ def profile_vectors(cat: Catalog, encoder, twin_ids: Iterable[str] | None = None
 def candidate_pairs(source, twin_ids: Iterable[str] | None = None, *, k: int = 20,
                     encoder_vectors: tuple[Mapping[str, Sequence[float]], Mapping[str, Sequence[float]]]
                     | None = None, k_concept: int | None = None, k_context: int = 5,
+                    proximity=None, k_graph: int = 0, limit: int | None = None,
                     model_id: str = "profile-vectors") -> dict[str, list[str]]:
-    """Up to ``k`` narrative neighbours, ``k_concept`` (default ``k``) concept-overlap pilots
-    and ``k_context`` context neighbours for each twin of ``twin_ids`` (default: every twin),
-    as ``{twin id: [pilot id, ...]}`` (at most ``k + k_concept + k_context`` ids, no repeats).
+    """Up to ``k`` narrative neighbours, ``k_concept`` (default ``k``) concept-overlap pilots,
+    ``k_graph`` graph neighbours and ``k_context`` context neighbours for each twin of
+    ``twin_ids`` (default: every twin), as ``{twin id: [pilot id, ...]}`` (at most
+    ``k + k_concept + k_graph + k_context`` ids, no repeats).
 
     ``source`` is a ``Catalog`` or anything with a ``.catalog`` (a ``Matcher``).
     ``encoder_vectors`` is ``({twin id: vector}, {pilot id: vector})`` of unit-length profile
     vectors (``profile_vectors``); without it only the concept source runs (the
     ``encoder=False`` / ``--no-model`` path). A twin or pilot without a vector is simply not
-    reached by the narrative source. ``model_id`` labels the FAISS index only.
+    reached by the narrative source. ``proximity`` maps (twin id, pilot id) to a pair whose
+    first item is the twin->pilot proximity (``MatchContext.proximity``); without it the
+    graph source does not run. With ``limit``, the lists are then filled up to ``limit`` ids
+    (or every eligible pilot, if fewer) from the sources' further hits, taken in turns, so
+    overlap between sources does not shrink the list. ``model_id`` labels the FAISS index only.
     """
     if not isinstance(k, int) or k < 1:
         raise ValueError(f"k must be a positive integer, not {k!r}")
@@ -138,26 +148,69 @@ def candidate_pairs(source, twin_ids: Iterable[str] | None = None, *, k: int = 2
         for c in p.cities:
             run_by.setdefault(c, set()).add(p.id)
 
-    out: dict[str, list[str]] = {t.id: [] for t in twins}
+    quotas = (k if encoder_vectors is not None else 0, k_concept,
+              k_graph if proximity is not None else 0, k_context)
+    depth = [max(q, limit or 0) if q > 0 else 0 for q in quotas]   # how far each source is read
+    ranked: dict[str, list[list[str]]] = {t.id: [[], [], [], []] for t in twins}
     for cohort, members in sorted(by_cohort.items()):
         pilots = eligible[cohort]
         if not pilots:
             continue
-        if encoder_vectors is not None:
-            for tid, hits in _narrative_hits(members, pilots, encoder_vectors, run_by, k, model_id).items():
-                out[tid].extend(hits)
-        if k_concept > 0:
+        if depth[0]:
+            for tid, hits in _narrative_hits(members, pilots, encoder_vectors, run_by, depth[0], model_id).items():
+                ranked[tid][0] = hits
+        if depth[1]:
             index = concept_index(pilots)
             for t in members:
-                seen = set(out[t.id])
-                for pid in _concept_hits(t, index, run_by.get(t.city, set()), k_concept):
-                    if pid not in seen:
-                        out[t.id].append(pid)
-        if k_context > 0:
-            for tid, hits in _context_hits(cat, members, pilots, run_by, k_context).items():
-                seen = set(out[tid])
-                out[tid].extend(p for p in hits if p not in seen)
+                ranked[t.id][1] = _concept_hits(t, index, run_by.get(t.city, set()), depth[1])
+        if depth[2]:
+            for t in members:
+                ranked[t.id][2] = _graph_hits(t, pilots, proximity, run_by, depth[2])
+        if depth[3]:
+            for tid, hits in _context_hits(cat, members, pilots, run_by, depth[3]).items():
+                ranked[tid][3] = hits
+    return {tid: _merge(lists, quotas, limit) for tid, lists in ranked.items()}
+
+
+def _merge(lists: list[list[str]], quotas: Sequence[int], limit: int | None) -> list[str]:
+    """Each source's first ``quota`` ids in source order, without repeats; with ``limit``, then
+    the sources' further ids in turns (one from each) until ``limit`` ids are chosen.
+
+    >>> _merge([["a", "b", "c"], ["b", "d", "e"]], (1, 1), None)
+    ['a', 'b']
+    >>> _merge([["a", "b", "c"], ["b", "d", "e"]], (1, 1), 4)
+    ['a', 'b', 'd', 'c']
+    """
+    out: list[str] = []
+    seen: set[str] = set()
+
+    def take(pid: str) -> None:
+        if pid not in seen:
+            seen.add(pid)
+            out.append(pid)
+
+    for hits, q in zip(lists, quotas):
+        for pid in hits[:q]:
+            take(pid)
+    if limit is not None:
+        rest = [iter(hits[q:]) for hits, q in zip(lists, quotas)]
+        while len(out) < limit and rest:
+            for it in list(rest):
+                pid = next(it, None)
+                if pid is None:
+                    rest.remove(it)
+                elif len(out) < limit:
+                    take(pid)
+        del out[limit:]
     return out
+
+
+def _graph_hits(twin: Twin, pilots: list[PilotActivity], proximity, run_by, k: int) -> list[str]:
+    """The ``k`` eligible pilots with the largest twin->pilot proximity (> 0), then by id."""
+    own = run_by.get(twin.city, set())
+    vals = [(proximity.get((twin.id, p.id), (0.0, 0.0))[0], p.id) for p in pilots if p.id not in own]
+    ranked = sorted((v for v in vals if v[0] > 0), key=lambda x: (-x[0], x[1]))
+    return [pid for _, pid in ranked[:k]]
 
 
 def _context_hits(cat: Catalog, twins: list[Twin], pilots: list[PilotActivity], run_by,

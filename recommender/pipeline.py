@@ -86,9 +86,10 @@ class Matcher:
         if m.candidates > 0:
             crowded = [t.id for t in cat.twins.values() if len(self.eligible(t)) > m.candidates]
             if crowded:
-                k, k_context = candidate_split(m.candidates)
-                self.candidate_map = candidate_pairs(cat, crowded, k=k, k_context=k_context,
-                                                     encoder_vectors=vectors)
+                k, k_concept, k_graph, k_context = candidate_split(m.candidates)
+                self.candidate_map = candidate_pairs(
+                    cat, crowded, k=k, k_concept=k_concept, k_graph=k_graph, k_context=k_context,
+                    encoder_vectors=vectors, proximity=self.context.proximity, limit=m.candidates)
         return self
 
     # ---------------------------------------------------------------- queries
@@ -161,15 +162,18 @@ def _ranked(scores: list[PairScore]) -> list[PairScore]:
     return sorted(scores, key=lambda s: (-round(s.score, 12), -s.twin_score, s.pilot, s.twin))
 
 
-def candidate_split(limit: int) -> tuple[int, int]:
-    """``matching.candidates`` -> (k narrative and k concept, k context): two fifths from each
-    of the first two sources and one fifth from context, so the union has at most ``limit``.
+def candidate_split(limit: int) -> tuple[int, int, int, int]:
+    """``matching.candidates`` -> first picks per source (narrative, concept, graph, context):
+    a fifth, a half, a fifth and a tenth of ``limit``; ``candidate_pairs`` then fills the list
+    up to ``limit`` from the sources in turns. The shares come from candidate recall against
+    exhaustive ranking on synthetic cities (``benchmarks/bench_scale.py``), never from known
+    or planted pairs.
 
     >>> candidate_split(50)
-    (20, 10)
+    (10, 25, 10, 5)
     """
-    k = max(1, (2 * limit) // 5)
-    return k, max(0, limit - 2 * k)
+    shares = [max(1, round(limit * f)) for f in (0.2, 0.5, 0.2, 0.1)]
+    return shares[0], shares[1], shares[2], shares[3]
 
 
 # -------------------------------------------------------------------- precomputation

@@ -231,10 +231,13 @@ def score_pairs(ctx: MatchContext, pairs: Iterable[tuple[str, str]],
             raise NotFoundError(f"no twin {t!r} in the knowledge graph")
         if p not in cat.pilots:
             raise NotFoundError(f"no pilot activity {p!r} in the knowledge graph")
+    twin_fns = [(k, f) for k, f in TWIN_SIGNALS.items() if weights.get(k, 0) > 0]
+    pilot_fns = [(k, f) for k, f in PILOT_SIGNALS.items() if weights.get(k, 0) > 0]
     for t, p in pairs:
         twin, pilot = cat.twins[t], cat.pilots[p]
-        tp = {k: float(f(ctx, twin, pilot)) for k, f in TWIN_SIGNALS.items() if weights.get(k, 0) > 0}
-        pp = {k: float(f(ctx, twin, pilot)) for k, f in PILOT_SIGNALS.items() if weights.get(k, 0) > 0}
+        tp = {k: float(f(ctx, twin, pilot)) for k, f in twin_fns}
+        # signals of both sides (context, narrative_similarity) are computed once per pair
+        pp = {k: tp[k] if TWIN_SIGNALS.get(k) is f else float(f(ctx, twin, pilot)) for k, f in pilot_fns}
         a, b = _side(tp, weights), _side(pp, weights)
         yield PairScore(t, p, a, b, harmonic(a, b), tp, pp, tuple(evidence(ctx, twin, pilot)))
 

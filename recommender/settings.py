@@ -63,7 +63,7 @@ class MatchingSettings:
     shortlist: int = _f(5, "Pilot activities listed per twin by `recommend` and in reports.")
     topics_per_direction: int = _f(4, "Learning topics suggested per direction for each pair.")
     tag_threshold: float = _f(0.35, "Minimum tagger score for an inferred (tagged) concept link.")
-    candidates: int = _f(50, "Most pilot activities scored per twin: a twin with more eligible ones "
+    candidates: int = _f(100, "Most pilot activities scored per twin: a twin with more eligible ones "
                          "is scored only against candidates (nearest by narrative, by concept overlap "
                          "and by context; `recommender/candidates.py`). 0 scores every eligible pilot.")
 

@@ -84,6 +84,25 @@ def test_narrative_source_takes_the_nearest_eligible_pilots():
     assert both == ["P6", "P2", "P1"]   # narrative hits first, then the best concept hit
 
 
+def test_graph_source_takes_the_most_proximate_eligible_pilots():
+    cat = _toy()
+    prox = {("T1", "P4"): (1.0, 1.0), ("T1", "P3"): (0.9, 0.0), ("T1", "P6"): (0.5, 0.2),
+            ("T1", "P2"): (0.4, 0.9), ("T1", "P1"): (0.0, 0.0)}
+    got = candidate_pairs(cat, k=1, k_concept=0, k_graph=2, k_context=0, proximity=prox)["T1"]
+    assert got == ["P6", "P2"]     # P4 (own city), P3 (cohort 2) never; P1 has no mass
+
+
+def test_limit_fills_the_list_from_the_sources_in_turns():
+    cat = _toy()
+    eligible = {p.id for p in cat.candidates_for(cat.twins["T1"])}
+    short = candidate_pairs(cat, k=1, k_concept=1, k_context=1)["T1"]
+    assert short == ["P1"]      # P1 is both the best concept and the nearest context pick
+    for limit in (1, 3, len(eligible), 10):
+        got = candidate_pairs(cat, k=1, k_concept=1, k_context=1, limit=limit)["T1"]
+        assert len(got) == min(limit, len(eligible)) and len(set(got)) == len(got)
+        assert set(got) <= eligible and got[0] == "P1"
+
+
 def test_bad_k_is_refused():
     with pytest.raises(ValueError):
         candidate_pairs(_toy(), k=0)
