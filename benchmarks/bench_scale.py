@@ -445,6 +445,23 @@ def run_size(n: int, args, holder: dict, tmp: Path) -> dict:
              f"{len(ex_p)} exhaustively scored twins: pipeline {hit_c_same:.3f}, exhaustive {hit_ex:.3f}; "
              f"random {rand:.3f}")
 
+    # ---- the candidate step alone, at several budgets (sources as Matcher.from_catalog uses them)
+    from recommender.candidates import candidate_pairs
+    from recommender.pipeline import candidate_split
+
+    budgets = []
+    for budget in args.budgets:
+        k, kc, kg, kx = candidate_split(budget)
+        kw = dict(k=k, k_concept=kc, k_graph=kg, k_context=kx, encoder_vectors=vectors,
+                  proximity=matcher.context.proximity, limit=budget)
+        cl, _ = tab.measure(f"candidate step, budget {budget} ({len(ex_rank)} twins)",
+                            lambda kw=kw: candidate_pairs(cat, list(ex_rank), **kw))
+        planted_b = float(np.mean([p.pilot in cl[p.twin] for p in ex_p])) if ex_p else 0.0
+        budgets.append((budget, recall(cl, ex_rank, top=5), recall(cl, ex_rank, top=1), planted_b,
+                        sum(map(len, cl.values())) / max(len(cl), 1)))
+    tab.fact("candidate step vs exhaustive, by budget (recall@5 / recall@1 / planted in list / mean size)",
+             "; ".join(f"{b}: {r5:.3f} / {r1:.3f} / {pl:.3f} / {sz:.0f}" for b, r5, r1, pl, sz in budgets))
+
     # ---- cohort 1: assignment, topics, outputs and reports
     from recommender.assignment import assign
     from recommender.outputs import write_outputs
@@ -477,7 +494,7 @@ def run_size(n: int, args, holder: dict, tmp: Path) -> dict:
     tab.fact("cohort 1 job", f"assign + topics + {len(files)} files: {t_asg + t_top + t_out:.1f} s")
     shutil.rmtree(tmp / "out", ignore_errors=True)
     return {"n": n, "table": tab, "recall5": rec5, "planted_in": planted_in, "hit_c": hit_c, "hit_ex": hit_ex,
-            "hit_c_same": hit_c_same,
+            "hit_c_same": hit_c_same, "budgets": budgets,
             "random": rand, "model": "off" if vectors is None else settings.model.precision,
             "n_twins": len(twin_ids), "latency_ms": t_lat / len(lat) * 1000,
             "cohort_job_s": t_asg + t_top + t_out, "matcher_s": t_matcher}
@@ -497,8 +514,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--ppr-sample", type=int, default=100, help="sources for the per-source PPR baseline")
     ap.add_argument("--bare-sample", type=int, default=300, help="texts for the bare-encode baseline")
     ap.add_argument("--max-flow-edges", type=int, default=300_000, help="largest exhaustive flow run")
+    ap.add_argument("--budgets", default="10,25,50,100", help="candidate budgets measured for recall")
     args = ap.parse_args(argv)
     args.backends = [b.strip() for b in args.backends.split(",") if b.strip()]
+    args.budgets = [int(b) for b in args.budgets.split(",") if b.strip()]
     bad = [b for b in args.backends if b not in BACKENDS]
     if bad:
         ap.error(f"unknown backend {bad[0]!r}; known: {', '.join(BACKENDS)}")
@@ -529,6 +548,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"| {r['n']:,} | {r['n_twins']} | {r['model']} | {r['latency_ms']:.1f} ms | {r['cohort_job_s']:.1f} s "
               f"| {r['recall5']:.3f} | {r['planted_in']:.3f} | {r['hit_c']:.3f} | {r['hit_c_same']:.3f} / {r['hit_ex']:.3f} "
               f"| {r['random']:.3f} | {r['wall']:.0f} s | {r['peak'] / 1024:.1f} GB |")
+    print("\n### Candidate step against exhaustive ranking (sampled twins)\n")
+    print("| cities | budget | recall@5 | recall@1 | planted pilot in list | mean list size |")
+    print("|---:|---:|---:|---:|---:|---:|")
+    for r in results:
+        for b, r5, r1, pl, sz in r["budgets"]:
+            print(f"| {r['n']:,} | {b} | {r5:.3f} | {r1:.3f} | {pl:.3f} | {sz:.1f} |")
     return 0
 
 
