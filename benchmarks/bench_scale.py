@@ -25,8 +25,8 @@ Stages and their baselines:
 * ``encode``: profile texts through ``CachedEncoder`` with a fresh cache (cold), against a
   bare ``SentenceTransformer.encode`` in fp32 on a sample (extrapolated), then the same texts
   again (cached).
-* ``FAISS``: ``NarrativeIndex`` fit over all pilots and search with all twins, against numpy
-  exact top-k.
+* ``FAISS``: ``NarrativeIndex`` fit over all pilots and search with all twins, against bare
+  ``faiss.IndexFlatIP`` calls and numpy exact top-k.
 * ``matcher``: ``Matcher.from_catalog`` as the CLI builds it (cached vectors, PPR, candidate
   lists for twins with more than ``matching.candidates`` eligible pilots).
 * ``scoring``: the candidate pairs against exhaustive scoring of every eligible pair (all
@@ -367,8 +367,20 @@ def run_size(n: int, args, holder: dict, tmp: Path) -> dict:
         pids = list(pv)
         pm = np.asarray([pv[p] for p in pids])
         tm = np.asarray([tv[t] for t in tv])
+        import faiss
+
+        def bare_fit():
+            ix = faiss.IndexFlatIP(pm.shape[1])
+            ix.add(np.ascontiguousarray(pm, dtype=np.float32))
+            return ix
+
+        bare_ix, t_bare_fit = tab.measure("FAISS: bare IndexFlatIP add (baseline)", bare_fit)
         idx, _ = tab.measure(f"FAISS: NarrativeIndex fit ({len(pids)} pilots)",
-                             lambda: NarrativeIndex().fit(pids, pm, model_id="bench"))
+                             lambda: NarrativeIndex().fit(pids, pm, model_id="bench"),
+                             baseline=("bare faiss", t_bare_fit))
+        _, t_bare_search = tab.measure("FAISS: bare IndexFlatIP search (baseline)",
+                                       lambda: bare_ix.search(np.ascontiguousarray(tm, dtype=np.float32),
+                                                              min(20, len(pids))))
 
         def numpy_topk():
             sims = tm @ pm.T
@@ -376,7 +388,8 @@ def run_size(n: int, args, holder: dict, tmp: Path) -> dict:
             return np.argpartition(-sims, kk - 1, axis=1)[:, :kk]
 
         _, t_np = tab.measure("FAISS: numpy exact top-20 (baseline)", numpy_topk)
-        tab.measure(f"FAISS: search ({len(tm)} twins, k=20)", lambda: idx.search(tm, 20), baseline=("numpy", t_np))
+        tab.measure(f"FAISS: search ({len(tm)} twins, k=20)", lambda: idx.search(tm, 20), baseline=("numpy", t_np),
+                    note=f"bare faiss search {t_bare_search:.3f} s")
     else:
         tab.fact("model", "--no-model: narrative similarity and narrative candidates off")
 
@@ -455,7 +468,8 @@ def run_size(n: int, args, holder: dict, tmp: Path) -> dict:
         kw = dict(k=k, k_concept=kc, k_graph=kg, k_context=kx, encoder_vectors=vectors,
                   proximity=matcher.context.proximity, limit=budget)
         cl, _ = tab.measure(f"candidate step, budget {budget} ({len(ex_rank)} twins)",
-                            lambda kw=kw: candidate_pairs(cat, list(ex_rank), **kw))
+                            lambda kw=kw: candidate_pairs(cat, list(ex_rank), **kw),
+                            baseline=("exhaustive scoring, same twins", t_ex))
         planted_b = float(np.mean([p.pilot in cl[p.twin] for p in ex_p])) if ex_p else 0.0
         budgets.append((budget, recall(cl, ex_rank, top=5), recall(cl, ex_rank, top=1), planted_b,
                         sum(map(len, cl.values())) / max(len(cl), 1)))
@@ -506,14 +520,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--no-model", action="store_true", help="leave the embedding model out everywhere")
     ap.add_argument("--backends", default=",".join(BACKENDS), help=f"store backends, of {', '.join(BACKENDS)}")
-    ap.add_argument("--rdflib-max", type=int, default=1000, help="largest size run on the rdflib store")
-    ap.add_argument("--pyshacl-max", type=int, default=1000, help="largest size validated by pyshacl too")
+    ap.add_argument("--rdflib-max", type=int, default=10000, help="largest size run on the rdflib store")
+    ap.add_argument("--pyshacl-max", type=int, default=10000, help="largest size validated by pyshacl too")
     ap.add_argument("--exhaustive-twins", type=int, default=200,
                     help="twins scored exhaustively (all up to this many, else a random sample)")
     ap.add_argument("--latency-twins", type=int, default=100, help="twins timed for one-twin recommendations")
     ap.add_argument("--ppr-sample", type=int, default=100, help="sources for the per-source PPR baseline")
     ap.add_argument("--bare-sample", type=int, default=300, help="texts for the bare-encode baseline")
-    ap.add_argument("--max-flow-edges", type=int, default=300_000, help="largest exhaustive flow run")
+    ap.add_argument("--max-flow-edges", type=int, default=1_000_000, help="largest exhaustive flow run")
     ap.add_argument("--budgets", default="10,25,50,100", help="candidate budgets measured for recall")
     args = ap.parse_args(argv)
     args.backends = [b.strip() for b in args.backends.split(",") if b.strip()]

@@ -194,13 +194,6 @@ def narrative_table(twin_vectors: Mapping[str, np.ndarray], pilot_vectors: Mappi
     return PairTable(list(twin_vectors), list(pilot_vectors), (tv @ pv.T).astype(np.float64))
 
 
-def narrative_similarities(cat: Catalog, encoder) -> PairTable:
-    """Cosine of profile-text embeddings (``profile_text``) for every (twin, pilot) pair."""
-    from recommender.candidates import profile_vectors
-
-    return narrative_table(*profile_vectors(cat, encoder))
-
-
 def proximities(cat: Catalog) -> PairTable:
     """Personalised-PageRank proximity both ways, each normalised per source over its
     eligible partners (1.0 = the closest one), as a table of (twin->pilot, pilot->twin).

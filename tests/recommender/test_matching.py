@@ -322,3 +322,25 @@ class TestCandidateWiring:
 def test_rank_twins_never_offers_a_pilot_its_own_city(matcher):
     for p in matcher.catalog.pilots.values():
         assert all(matcher.catalog.twins[s.twin].city not in p.cities for s in matcher.rank_twins(p.id))
+
+
+def test_narrative_table_holds_the_cosine_of_each_pair(mini_catalog):
+    """``from_catalog`` with an encoder fills ``context.narrative`` with the dot product of the
+    unit profile vectors (a deterministic stand-in encoder; the real model runs in test_cli)."""
+    import numpy as np
+
+    from recommender.pipeline import profile_text
+
+    class Letters:
+        model_id = "letters"
+
+        def encode(self, texts, *, progress=False):
+            v = np.array([[t.lower().count(c) for c in "aeioubcdfg"] for t in texts], dtype=np.float32) + 1.0
+            return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+    m = Matcher.from_catalog(mini_catalog, Settings(), encoder=Letters())
+    enc = Letters()
+    for t in mini_catalog.twins.values():
+        for pid in m.eligible(t):
+            a, b = enc.encode([profile_text(mini_catalog, t), profile_text(mini_catalog, mini_catalog.pilots[pid])])
+            assert m.context.narrative[(t.id, pid)] == pytest.approx(float(a @ b), abs=1e-6)
