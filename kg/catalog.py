@@ -31,7 +31,7 @@ def _s(v) -> str:
 def catalog(store: Store) -> Catalog:
     """Everything the recommender needs from ``store``, as frozen dataclasses."""
     concepts = {}
-    for r in store.query(Q.CONCEPTS).records():
+    for r in store.select_values(Q.CONCEPTS):
         scheme = SCHEME_BY_IRI.get(_s(r["scheme"]))
         if scheme is None:
             continue
@@ -41,18 +41,18 @@ def catalog(store: Store) -> Catalog:
             alt_labels=tuple(sorted(a for a in _s(r["alts"]).split("\t") if a)),
             related=tuple(sorted(_s(r["related"]).split())))
     cities = {}
-    for r in store.query(Q.CITIES).records():
+    for r in store.select_values(Q.CITIES):
         cid = str(r["id"])
         cities[cid] = City(
             id=cid, iri=str(r["c"]), name=str(r["name"]), country=str(r["country"]),
             population=int(r["population"]) if r["population"] is not None else None,
             latitude=float(r["lat"]) if r["lat"] is not None else None,
             longitude=float(r["lon"]) if r["lon"] is not None else None,
-            mission_city=bool(r["mission"].toPython()) if r["mission"] is not None else False,
+            mission_city=r["mission"] in ("true", "1"),
             alt_names=tuple(sorted(a for a in _s(r["alts"]).split("\t") if a)),
             ccc_file=_s(r["ccc"]))
     links: dict[str, dict[str, list[Link]]] = {}
-    for r in store.query(Q.LINKS).records():
+    for r in store.select_values(Q.LINKS):
         field = LINK_FIELDS.get(str(r["prop"]))
         if field is None:
             continue
@@ -61,7 +61,7 @@ def catalog(store: Store) -> Catalog:
                     evidence=_s(r["evidence"]))
         links.setdefault(str(r["s"]), {}).setdefault(field, []).append(link)
     narratives: dict[str, list[str]] = {}
-    for r in store.query(Q.NARRATIVES).records():
+    for r in store.select_values(Q.NARRATIVES):
         narratives.setdefault(str(r["s"]), []).append(str(r["text"]))
 
     def ls(iri: str, field: str) -> tuple[Link, ...]:
@@ -73,7 +73,7 @@ def catalog(store: Store) -> Catalog:
         return tuple(sorted(best.values(), key=lambda x: x.concept))
 
     pilots = {}
-    for r in store.query(Q.PILOTS).records():
+    for r in store.select_values(Q.PILOTS):
         iri, pid = str(r["p"]), str(r["id"])
         pilots[pid] = PilotActivity(
             id=pid, iri=iri, cohort=int(r["cohort"]), title=str(r["title"]), acronym=_s(r["acronym"]),
@@ -84,7 +84,7 @@ def catalog(store: Store) -> Catalog:
             solutions=ls(iri, "solutions"), summary=_s(r["summary"]),
             narrative="\n\n".join(narratives.get(iri, [])))
     twins = {}
-    for r in store.query(Q.TWINS).records():
+    for r in store.select_values(Q.TWINS):
         iri, tid = str(r["t"]), str(r["id"])
         twins[tid] = Twin(
             id=tid, iri=iri, city=str(r["cityId"]), cohort=int(r["cohort"]), interests=_s(r["interests"]),

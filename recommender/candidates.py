@@ -206,11 +206,16 @@ def _merge(lists: list[list[str]], quotas: Sequence[int], limit: int | None) -> 
 
 
 def _graph_hits(twin: Twin, pilots: list[PilotActivity], proximity, run_by, k: int) -> list[str]:
-    """The ``k`` eligible pilots with the largest twin->pilot proximity (> 0), then by id."""
+    """The ``k`` eligible pilots with the largest twin->pilot proximity (> 0), then by id.
+    A ``PairTable`` is read a row at a time (numpy); a plain mapping pair by pair."""
     own = run_by.get(twin.city, set())
-    vals = [(proximity.get((twin.id, p.id), (0.0, 0.0))[0], p.id) for p in pilots if p.id not in own]
-    ranked = sorted((v for v in vals if v[0] > 0), key=lambda x: (-x[0], x[1]))
-    return [pid for _, pid in ranked[:k]]
+    ids = sorted(p.id for p in pilots if p.id not in own)
+    if hasattr(proximity, "row"):
+        vals = proximity.row(twin.id, ids) if twin.id in proximity.twins else np.zeros(len(ids))
+    else:
+        vals = np.array([proximity.get((twin.id, pid), (0.0, 0.0))[0] for pid in ids], dtype=float)
+    order = np.argsort(-vals, kind="stable")        # ties stay in id order
+    return [ids[j] for j in order[:k] if vals[j] > 0]
 
 
 def _context_hits(cat: Catalog, twins: list[Twin], pilots: list[PilotActivity], run_by,

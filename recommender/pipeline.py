@@ -39,8 +39,9 @@ class Matcher:
     A twin's *eligible* pilots follow ``Catalog.candidates_for`` (its cohort's, earlier ones
     opened to it, never one its own city runs). Its *candidates*, the pilots actually scored
     for its ranking and the cohort assignment, are the eligible ones, unless
-    ``candidate_map`` gives a shorter list for it (``from_catalog`` fills it for twins with
-    more than ``candidate_limit`` eligible pilots; ``recommender/candidates.py``).
+    ``candidate_map`` gives a shorter list for it (after ``from_catalog``, twins with more than
+    ``candidate_limit`` eligible pilots get one, made per cohort on first use or all at once
+    by ``prepare_candidates``; ``recommender/candidates.py``).
     """
 
     catalog: Catalog
@@ -56,6 +57,8 @@ class Matcher:
     def __post_init__(self):
         if self.context is None:
             self.context = MatchContext(self.catalog)
+        self._vectors = None            # profile vectors for the narrative candidate source
+        self._generate = False          # from_catalog: make candidate lists when first needed
         self._by_cohort: dict[int, list[PilotActivity]] = {}
         for p in self.catalog.pilots.values():
             for c in dict.fromkeys((p.cohort, *p.open_to_cohorts)):
@@ -71,26 +74,41 @@ class Matcher:
 
     @classmethod
     def from_catalog(cls, cat: Catalog, settings, *, encoder=None) -> Matcher:
-        from recommender.candidates import candidate_pairs, profile_vectors
+        from recommender.candidates import profile_vectors
 
         m = settings.matching
         self = cls(cat, dict(m.weights), m.capacity, m.per_twin, m.overload_penalty, m.topics_per_direction,
                    candidate_limit=m.candidates)
         if encoder is None:
             encoder = make_encoder(settings)
-        vectors = None
         if encoder is not False and cat.twins and cat.pilots:
-            vectors = profile_vectors(cat, encoder)
-            self.context.narrative = narrative_table(*vectors)
+            self._vectors = profile_vectors(cat, encoder)
+            self.context.narrative = narrative_table(*self._vectors)
         self.context.proximity = proximities(cat)
-        if m.candidates > 0:
-            crowded = [t.id for t in cat.twins.values() if len(self.eligible(t)) > m.candidates]
-            if crowded:
-                k, k_concept, k_graph, k_context = candidate_split(m.candidates)
-                self.candidate_map = candidate_pairs(
-                    cat, crowded, k=k, k_concept=k_concept, k_graph=k_graph, k_context=k_context,
-                    encoder_vectors=vectors, proximity=self.context.proximity, limit=m.candidates)
+        self._generate = m.candidates > 0
         return self
+
+    def prepare_candidates(self, twin_ids=None) -> int:
+        """Make the candidate lists of the given twins (default: all) that need one now,
+        rather than cohort by cohort on first use; returns how many lists exist."""
+        twins = [self.catalog.twins[t] for t in (twin_ids if twin_ids is not None else self.catalog.twins)]
+        self._fill([t for t in twins if self._crowded(t)])
+        return len(self.candidate_map or {})
+
+    def _crowded(self, twin: Twin) -> bool:
+        return (self._generate and len(self.eligible(twin)) > self.candidate_limit
+                and (self.candidate_map is None or twin.id not in self.candidate_map))
+
+    def _fill(self, twins: list[Twin]) -> None:
+        from recommender.candidates import candidate_pairs
+
+        if not twins:
+            return
+        k, k_concept, k_graph, k_context = candidate_split(self.candidate_limit)
+        made = candidate_pairs(self.catalog, [t.id for t in twins], k=k, k_concept=k_concept, k_graph=k_graph,
+                               k_context=k_context, encoder_vectors=self._vectors,
+                               proximity=self.context.proximity, limit=self.candidate_limit)
+        self.candidate_map = {**(self.candidate_map or {}), **made}
 
     # ---------------------------------------------------------------- queries
     def eligible(self, twin: Twin) -> list[str]:
@@ -98,7 +116,10 @@ class Matcher:
         return [p.id for p in self._by_cohort.get(twin.cohort, ()) if twin.city not in p.cities]
 
     def candidates(self, twin: Twin) -> list[str]:
-        """The pilot activities scored for the twin: its candidate list, else every eligible one."""
+        """The pilot activities scored for the twin: its candidate list, else every eligible one.
+        Lists are made on first use for the twin's whole cohort (one FAISS index per cohort)."""
+        if self._crowded(twin):
+            self._fill([t for t in self.catalog.twins.values() if t.cohort == twin.cohort and self._crowded(t)])
         if self.candidate_map is not None and twin.id in self.candidate_map:
             return list(self.candidate_map[twin.id])
         return self.eligible(twin)

@@ -74,6 +74,22 @@ class TestStoreContract:
         assert len(res) == 1
         assert GRAPHS.tags in store.graph_names()
 
+    def test_select_values_are_the_lexical_forms_of_query_rows(self, store):
+        q = ("SELECT ?c ?name ?population ?lat ?mission WHERE { ?c <https://schema.org/name> ?name . "
+             "OPTIONAL { ?c <https://schema.org/population> ?population } "
+             "OPTIONAL { ?c <https://schema.org/latitude> ?lat } "
+             "BIND(EXISTS { ?c a <https://w3id.org/peerlearn/ontology#MissionCity> } AS ?mission) } ORDER BY ?c")
+        plain = store.select_values(q)
+        rows = store.query(q).records()
+        assert len(plain) == len(rows) == 5
+        for got, want in zip(plain, rows):
+            assert got["c"] == str(want["c"]) and got["name"] == str(want["name"])
+            assert got["mission"] in ("true", "false") and (got["mission"] == "true") == want["mission"].toPython()
+            for k in ("population", "lat"):
+                assert (got[k] is None) == (want[k] is None)
+                if got[k] is not None:
+                    assert float(got[k]) == float(want[k].toPython())
+
     def test_catalog_is_the_same_everywhere(self, store, mini_catalog):
         assert catalog(store) == mini_catalog
 

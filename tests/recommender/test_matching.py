@@ -344,3 +344,14 @@ def test_narrative_table_holds_the_cosine_of_each_pair(mini_catalog):
         for pid in m.eligible(t):
             a, b = enc.encode([profile_text(mini_catalog, t), profile_text(mini_catalog, mini_catalog.pilots[pid])])
             assert m.context.narrative[(t.id, pid)] == pytest.approx(float(a @ b), abs=1e-6)
+
+
+def test_lists_made_lazily_per_cohort_equal_lists_made_at_once(mini_catalog):
+    s = Settings().with_overrides(["matching.candidates=1"])
+    at_once = Matcher.from_catalog(mini_catalog, s, encoder=False)
+    made = at_once.prepare_candidates()
+    lazy = Matcher.from_catalog(mini_catalog, s, encoder=False)
+    assert lazy.candidate_map is None and made > 0
+    for t in reversed(list(mini_catalog.twins.values())):
+        assert lazy.candidates(t) == at_once.candidates(t)
+    assert lazy.candidate_map == at_once.candidate_map
