@@ -141,15 +141,17 @@ class OxigraphStore(Store):
         if self.path is not None:
             self._store.flush()
 
-    def query(self, sparql, bindings=None, *, limit=None):
-        ox = self._ox
-        subs = {ox.Variable(k): to_ox(ox, v) for k, v in (bindings or {}).items()}
+    def _run(self, sparql, subs=None):
         try:
-            res = self._store.query(sparql, use_default_graph_as_union=True, substitutions=subs or None)
+            return self._store.query(sparql, use_default_graph_as_union=True, substitutions=subs or None)
         except SyntaxError as e:
             raise StoreError(f"SPARQL syntax error: {_one_line(e)}") from None
         except (OSError, ValueError, RuntimeError) as e:
             raise StoreError(f"query failed: {_one_line(e)}") from None
+
+    def query(self, sparql, bindings=None, *, limit=None):
+        ox = self._ox
+        res = self._run(sparql, {ox.Variable(k): to_ox(ox, v) for k, v in (bindings or {}).items()})
         if isinstance(res, ox.QueryBoolean):
             return QueryResult("ask", boolean=bool(res))
         if isinstance(res, ox.QuerySolutions):
@@ -169,12 +171,7 @@ class OxigraphStore(Store):
         return QueryResult("graph", graph=g)
 
     def select_values(self, sparql):
-        try:
-            res = self._store.query(sparql, use_default_graph_as_union=True)
-        except SyntaxError as e:
-            raise StoreError(f"SPARQL syntax error: {_one_line(e)}") from None
-        except (OSError, ValueError, RuntimeError) as e:
-            raise StoreError(f"query failed: {_one_line(e)}") from None
+        res = self._run(sparql)
         if not isinstance(res, self._ox.QuerySolutions):
             raise StoreError("select_values needs a SELECT query")
         names = [v.value for v in res.variables]

@@ -28,7 +28,7 @@ from rdflib.namespace import SH
 
 from kg.errors import ValidationError
 from kg.namespaces import PREFIXES
-from kg.ontology import _read, ontology_graph, shapes_graph
+from kg.ontology import ontology_graph, shapes_graph
 
 
 @dataclass(frozen=True)
@@ -349,14 +349,10 @@ def compile_shapes(shapes: Graph) -> CompiledShapes:
     return CompiledShapes(checks, frozenset(c.paths | {RDF.type, RDFS.subClassOf}))
 
 
-@lru_cache(maxsize=4)
-def _compiled(shapes_text: str) -> CompiledShapes:
-    return compile_shapes(Graph().parse(data=shapes_text, format="turtle"))
-
-
+@lru_cache(maxsize=1)
 def default_shapes() -> CompiledShapes:
     """``ontology/shapes.ttl``, compiled (read and compiled once per process)."""
-    return _compiled(_read("shapes.ttl"))
+    return compile_shapes(shapes_graph())
 
 
 @lru_cache(maxsize=1)

@@ -211,7 +211,7 @@ def _graph_hits(twin: Twin, pilots: list[PilotActivity], proximity, run_by, k: i
     own = run_by.get(twin.city, set())
     ids = sorted(p.id for p in pilots if p.id not in own)
     if hasattr(proximity, "row"):
-        vals = proximity.row(twin.id, ids) if twin.id in proximity.twins else np.zeros(len(ids))
+        vals = proximity.row(twin.id, ids)
     else:
         vals = np.array([proximity.get((twin.id, pid), (0.0, 0.0))[0] for pid in ids], dtype=float)
     order = np.argsort(-vals, kind="stable")        # ties stay in id order

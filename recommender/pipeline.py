@@ -96,8 +96,8 @@ class Matcher:
         return len(self.candidate_map or {})
 
     def _crowded(self, twin: Twin) -> bool:
-        return (self._generate and len(self.eligible(twin)) > self.candidate_limit
-                and (self.candidate_map is None or twin.id not in self.candidate_map))
+        return (self._generate and (self.candidate_map is None or twin.id not in self.candidate_map)
+                and len(self.eligible(twin)) > self.candidate_limit)
 
     def _fill(self, twins: list[Twin]) -> None:
         from recommender.candidates import candidate_pairs
@@ -193,8 +193,8 @@ def candidate_split(limit: int) -> tuple[int, int, int, int]:
     >>> candidate_split(50)
     (10, 25, 10, 5)
     """
-    shares = [max(1, round(limit * f)) for f in (0.2, 0.5, 0.2, 0.1)]
-    return shares[0], shares[1], shares[2], shares[3]
+    k, k_concept, k_graph, k_context = (max(1, round(limit * f)) for f in (0.2, 0.5, 0.2, 0.1))
+    return k, k_concept, k_graph, k_context
 
 
 # -------------------------------------------------------------------- precomputation

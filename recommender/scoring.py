@@ -50,18 +50,9 @@ class PairTable(Mapping):
             return float(self._arrays[0][i, j])
         return tuple(float(a[i, j]) for a in self._arrays)
 
-    @property
-    def twins(self) -> Mapping[str, int]:
-        """Twin id -> row."""
-        return self._t
-
     def row(self, twin: str, pilots: Sequence[str], which: int = 0) -> np.ndarray:
-        """Values of array ``which`` for ``twin`` and each of ``pilots`` (pilots absent: 0)."""
-        i = self._t[twin]
-        cols = [self._p.get(p, -1) for p in pilots]
-        vals = self._arrays[which][i, [c if c >= 0 else 0 for c in cols]].astype(float)
-        vals[[j for j, c in enumerate(cols) if c < 0]] = 0.0
-        return vals
+        """Values of array ``which`` for ``twin`` and each of ``pilots``, as one numpy read."""
+        return self._arrays[which][self._t[twin], [self._p[p] for p in pilots]].astype(float)
 
     def __contains__(self, key) -> bool:
         return isinstance(key, tuple) and len(key) == 2 and key[0] in self._t and key[1] in self._p
