@@ -16,6 +16,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 MINI = ROOT / "tests" / "fixtures" / "mini"
 SHARED = Path(os.environ.get("PEERLEARN_SHARED_DATA", ROOT.parent / "shared" / "data"))
+CONFORMANCE = Path(os.environ.get("PEERLEARN_CONFORMANCE", ROOT.parent / "shared" / "conformance"))
 
 
 @pytest.fixture
