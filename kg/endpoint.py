@@ -9,7 +9,13 @@ Routes
   header names none of these (one that names only the other form's formats, as rdflib's
   SPARQLStore does for a CONSTRUCT, gets the form's default: RFC 9110 allows it). A bare
   GET is answered with a SPARQL 1.1 Service Description. SPARQL Update is refused (403) unless
-  ``allow_update`` is set and the request carries ``Authorization: Bearer <update_token>``.
+  ``allow_update`` is set and the request carries ``Authorization: Bearer <update_token>``;
+  ``using-graph-uri`` / ``using-named-graph-uri`` act as USING / USING NAMED (``add_using``),
+  refused with 400 when the update says USING or WITH itself. Relative IRIs in queries and
+  updates resolve against the endpoint's URL as the client named it (``http://host:port/sparql``)
+  unless the text says BASE. ``default-graph-uri=urn:x-rdflib:default`` (``RDFLIB_DEFAULT_GRAPH``,
+  what rdflib's ``Dataset(store=SPARQLStore(url))`` sends with every query) names the endpoint's
+  default graph, the union; alone it leaves the default dataset (union and every named graph).
 - ``/``: the YASGUI query UI, served from ``node_modules`` (``make assets`` = ``npm ci``), with
   every example query of ``kg.queries.EXAMPLES`` as a ready-to-run tab. A Content-Security-Policy
   lets the page talk to this server only (YASQE's LOV autocompleters, which would call an
@@ -50,7 +56,7 @@ How queries run, and why (measured with pyoxigraph 0.5.13 on the 2-core machine)
   joins): ~350 queries/s, p50 18 ms, p99 92 ms, no errors; RSS flat (server 40 MB, workers
   2 x 66 MB) over the run.
 - Updates see pyoxigraph's real default graph, not the union that queries see (SPARQL Update
-  semantics); use ``GRAPH`` / ``WITH`` in updates.
+  semantics); use ``GRAPH`` / ``WITH`` / ``USING`` (or ``using-graph-uri``) in updates.
 
 The server never fetches a URL for a client. pyoxigraph does perform HTTP for ``SERVICE`` and
 ``LOAD`` (measured: a listening socket received ``POST /sparql`` from ``Oxigraph/0.5.13``), so:
@@ -163,8 +169,8 @@ _TOKEN = re.compile(r"""
 _UESCAPE = re.compile(r"\\u([0-9A-Fa-f]{4})|\\U([0-9A-Fa-f]{8})")
 
 
-def _tokens(text: str) -> list[tuple[str, str]]:
-    """SPARQL terminals as (kind, text), whitespace and comments dropped."""
+def _token_spans(text: str, offset: int = 0) -> list[tuple[str, str, int]]:
+    """SPARQL terminals as (kind, text, start), whitespace and comments dropped."""
     out = []
     prev = ""  # the previous significant token's kind
     for m in _TOKEN.finditer(text):
@@ -173,13 +179,18 @@ def _tokens(text: str) -> list[tuple[str, str]]:
             continue
         if kind == "langtag" and prev != "string":
             # '@' outside a literal's language tag is no LANGTAG: lex what follows as code.
-            out.append(("punct", "@"))
-            out.extend(_tokens(m.group()[1:]))
+            out.append(("punct", "@", offset + m.start()))
+            out.extend(_token_spans(m.group()[1:], offset + m.start() + 1))
             prev = "word"
             continue
-        out.append((kind, m.group()))
+        out.append((kind, m.group(), offset + m.start()))
         prev = kind
     return out
+
+
+def _tokens(text: str) -> list[tuple[str, str]]:
+    """SPARQL terminals as (kind, text), whitespace and comments dropped."""
+    return [(kind, value) for kind, value, _ in _token_spans(text)]
 
 
 def _declared_prefixes(tokens: list[tuple[str, str]]) -> set[str]:
@@ -247,6 +258,74 @@ def _decode_escape(m: re.Match) -> str:
 def _has_from(text: str) -> bool:
     """Does the query name its own dataset (FROM / FROM NAMED)?"""
     return any(k == "word" and v.lower() == "from" for k, v in _tokens(text))
+
+
+# An absolute IRI that can stand between '<' and '>' in SPARQL text as it is (no escapes).
+_PLAIN_IRI = re.compile(r'[A-Za-z][A-Za-z0-9+.-]*:[^<>"{}|^`\\\x00-\x20]*')
+
+
+def _names_dataset(update: str) -> bool:
+    """Does the update say USING, USING NAMED or WITH (keywords read as Oxigraph reads them)?"""
+    tokens = _tokens(update)
+    prefixes = _declared_prefixes(tokens)
+    return any(kind == "word" and (_reads_keyword(v, "using", prefixes) or _reads_keyword(v, "with", prefixes))
+               for kind, v in tokens)
+
+
+def add_using(update: str, using: Sequence[str], using_named: Sequence[str]) -> str:
+    """The update with the protocol's ``using-graph-uri`` / ``using-named-graph-uri`` written in.
+
+    SPARQL 1.1 Protocol 2.2.3: they act as ``USING`` / ``USING NAMED`` clauses of every
+    operation with a WHERE (DELETE/INSERT ... WHERE; ``DELETE WHERE {P}`` becomes
+    ``DELETE {P} USING ... WHERE {P}``, its meaning); INSERT DATA, CLEAR and the like are not
+    affected. The caller refuses an update that says USING or WITH itself and checks the IRIs
+    (``_PLAIN_IRI``). Every top-level ``WHERE`` of an update belongs to such an operation; a
+    ``WHERE`` glued to another word (Oxigraph reads ``DELETEWHERE{...}``) is refused (ValueError)
+    rather than left without the dataset.
+
+    >>> add_using('INSERT { ?s a <http://x/D> } WHERE { ?s a <http://x/C> }', ['http://g/1'], [])
+    'INSERT { ?s a <http://x/D> } USING <http://g/1> WHERE { ?s a <http://x/C> }'
+    >>> add_using('INSERT DATA { <a> <b> <c> } ; DELETE WHERE { ?s ?p 1 }', [], ['http://g/2'])
+    'INSERT DATA { <a> <b> <c> } ; DELETE { ?s ?p 1 } USING NAMED <http://g/2> WHERE { ?s ?p 1 }'
+    """
+    clause = "".join(f"USING <{u}> " for u in using) + "".join(f"USING NAMED <{u}> " for u in using_named)
+    tokens = _token_spans(update)
+    prefixes = _declared_prefixes([(k, v) for k, v, _ in tokens])
+    edits: list[tuple[int, int, str]] = []  # (start, end, replacement), in text order
+    depth = 0
+    prev = ("", "")
+    for i, (kind, value, start) in enumerate(tokens):
+        if kind == "punct" and value in "{}":
+            depth += 1 if value == "{" else -1
+        elif kind == "word" and depth == 0 and prev != ("word", "prefix"):
+            word = value.lower()
+            if word == "where" and prev == ("word", "delete"):
+                end = _group_end(tokens, i + 1)
+                if end is None:
+                    raise ValueError("DELETE WHERE without a { ... } pattern")
+                pattern = update[tokens[i + 1][2]:end]
+                edits.append((start, end, f"{pattern} {clause}WHERE {pattern}"))
+            elif word == "where":
+                edits.append((start, start, clause))
+            elif _reads_keyword(value, "where", prefixes):
+                raise ValueError(f"write WHERE apart from the word before it ({value!r})")
+        prev = (kind, value.lower())
+    for start, end, text in reversed(edits):
+        update = update[:start] + text + update[end:]
+    return update
+
+
+def _group_end(tokens: list[tuple[str, str, int]], i: int) -> int | None:
+    """The end offset of the ``{ ... }`` group opening at token ``i`` (None if there is none)."""
+    if i >= len(tokens) or tokens[i][:2] != ("punct", "{"):
+        return None
+    depth = 0
+    for kind, value, start in tokens[i:]:
+        if kind == "punct" and value in "{}":
+            depth += 1 if value == "{" else -1
+            if depth == 0:
+                return start + 1
+    return None
 
 
 # ============================================================== formats and negotiation
@@ -331,6 +410,8 @@ _PREFIXES = {
     "pl": "https://w3id.org/peerlearn/ontology#",
 }
 _XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
+# The name rdflib gives a Dataset's default graph; its SPARQLStore sends it as default-graph-uri.
+RDFLIB_DEFAULT_GRAPH = "urn:x-rdflib:default"
 
 
 def _send_frame(fp, obj) -> None:
@@ -405,7 +486,7 @@ def _worker_main() -> None:
             if job["op"] == "query":
                 reply = _run_query(ox, store, job)
             elif job["op"] == "update":
-                store.update(job["update"])
+                store.update(job["update"], base_iri=job.get("base_iri"))
                 store.flush()
                 reply = ("ok", _stats(ox, store))
             elif job["op"] == "reopen":
@@ -438,13 +519,15 @@ def _run_query(ox, store, job) -> tuple:
     dg, ng = job.get("default_graphs"), job.get("named_graphs")
     try:
         if dg is not None or ng is not None:
-            kw["default_graph"] = [ox.NamedNode(u) for u in dg or ()]
+            kw["default_graph"] = [ox.NamedNode(u) for u in dg or () if u != RDFLIB_DEFAULT_GRAPH]
+            if RDFLIB_DEFAULT_GRAPH in (dg or ()):  # the endpoint's default graph: the union
+                kw["default_graph"] += [ox.DefaultGraph(), *store.named_graphs()]
             kw["named_graphs"] = [ox.NamedNode(u) for u in ng or ()]
         elif not job.get("has_from"):
             kw["use_default_graph_as_union"] = True
     except ValueError as e:
         return ("err", 400, f"invalid graph IRI in default-graph-uri/named-graph-uri: {_one_line(e)}")
-    res = store.query(job["query"], **kw)
+    res = store.query(job["query"], base_iri=job.get("base_iri"), **kw)
     limit = job["max_results"]
     # Accept may name only the other query form's formats (rdflib's SPARQLStore sends
     # sparql-results+json for a CONSTRUCT): then the form's default format is sent.
@@ -770,12 +853,13 @@ class WorkerPool:
                     self._signature = sig
                     self.generation += 1
 
-    def update(self, text: str, timeout: float) -> dict:
+    def update(self, text: str, timeout: float, base_iri: str | None = None) -> dict:
         """Run a SPARQL Update in a one-shot writer process; workers re-open afterwards."""
         with self._write_lock:
             w = self._spawn("writer")
             try:
-                reply = self._call(w, {"op": "update", "update": text}, time.monotonic() + timeout)
+                reply = self._call(w, {"op": "update", "update": text, "base_iri": base_iri},
+                                   time.monotonic() + timeout)
             except TimeoutError:
                 raise QueryTimeout() from None
             except (EOFError, OSError):
@@ -872,7 +956,8 @@ class EndpointState:
         self._cleanup()
 
 
-async def _run(state: EndpointState, text: str, select_fmt, graph_fmt, dg, ng) -> tuple[str, bytes]:
+async def _run(state: EndpointState, text: str, select_fmt, graph_fmt, dg, ng,
+               base_iri: str | None = None) -> tuple[str, bytes]:
     forbidden = find_forbidden(text)
     if forbidden:
         raise EndpointError(400, f"{forbidden} (federated query) is not allowed: this endpoint never "
@@ -880,7 +965,7 @@ async def _run(state: EndpointState, text: str, select_fmt, graph_fmt, dg, ng) -
     cfg = state.config
     job = {"op": "query", "query": text, "default_graphs": dg, "named_graphs": ng,
            "has_from": _has_from(text), "select_format": select_fmt, "graph_format": graph_fmt,
-           "max_results": cfg.max_results}
+           "max_results": cfg.max_results, "base_iri": base_iri}
     try:
         reply = await run_in_threadpool(state.pool.run, job, cfg.query_timeout)
     except QueryTimeout:
@@ -982,8 +1067,9 @@ async def _sparql_inner(request: Request, state: EndpointState) -> Response:
         raise EndpointError(400, "a request carries either a query or an update, not both")
     if len(queries) > 1 or len(updates) > 1:
         raise EndpointError(400, "more than one query or update in the request")
+    base_iri = _base_iri(request)
     if updates:
-        return await _update(request, state, updates[0], params)
+        return await _update(request, state, updates[0], params, base_iri)
     if not queries:
         if method == "POST":
             raise EndpointError(400, "no query in the request (a 'query' parameter or an "
@@ -994,6 +1080,8 @@ async def _sparql_inner(request: Request, state: EndpointState) -> Response:
         raise EndpointError(400, "the query is empty")
     dg = [v for k, v in params if k == "default-graph-uri"]
     ng = [v for k, v in params if k == "named-graph-uri"]
+    if not ng and dg and set(dg) == {RDFLIB_DEFAULT_GRAPH}:
+        dg = []  # rdflib's Dataset asking for the endpoint's default graph: no dataset given
     accept = request.headers.get("accept")
     select_fmt = negotiate(accept, SELECT_FORMATS)
     graph_fmt = negotiate(accept, GRAPH_FORMATS)
@@ -1001,11 +1089,19 @@ async def _sparql_inner(request: Request, state: EndpointState) -> Response:
         raise EndpointError(406, "no acceptable result format; this endpoint offers: " + ", ".join(
             mt.split(";")[0] for mt, _ in (*SELECT_FORMATS.values(), *GRAPH_FORMATS.values())))
     media, body = await _run(state, text, select_fmt, graph_fmt,
-                             dg if (dg or ng) else None, ng if (dg or ng) else None)
+                             dg if (dg or ng) else None, ng if (dg or ng) else None, base_iri)
     return Response(body, media_type=media, headers={"Vary": "Accept"})
 
 
-async def _update(request: Request, state: EndpointState, text: str, params) -> Response:
+def _base_iri(request: Request) -> str | None:
+    """The endpoint's URL as the client named it: relative IRIs in a query or update resolve
+    against it (SPARQL 1.1 Protocol: the base IRI "MAY be the service endpoint")."""
+    url = str(request.url_for("sparql"))
+    return url if _PLAIN_IRI.fullmatch(url) else None
+
+
+async def _update(request: Request, state: EndpointState, text: str, params,
+                  base_iri: str | None = None) -> Response:
     cfg = state.config
     if not cfg.allow_update:
         raise EndpointError(403, "SPARQL Update is disabled on this endpoint", note="update refused")
@@ -1017,15 +1113,25 @@ async def _update(request: Request, state: EndpointState, text: str, params) -> 
                             note="update refused")
     if request.method != "POST":
         raise EndpointError(405, "SPARQL Update must be sent by POST", headers={"Allow": "POST"})
-    if any(k in ("using-graph-uri", "using-named-graph-uri") for k, _ in params):
-        raise EndpointError(400, "using-graph-uri / using-named-graph-uri are not supported; "
-                                 "write USING in the update")
+    using = [v for k, v in params if k == "using-graph-uri"]
+    using_named = [v for k, v in params if k == "using-named-graph-uri"]
+    if using or using_named:
+        bad = next((u for u in using + using_named if not _PLAIN_IRI.fullmatch(u)), None)
+        if bad is not None:
+            raise EndpointError(400, f"invalid graph IRI in using-graph-uri/using-named-graph-uri: {bad!r}")
+        if _names_dataset(text):
+            raise EndpointError(400, "using-graph-uri/using-named-graph-uri and a USING or WITH clause "
+                                     "in the update: give the dataset one way only")
+        try:
+            text = add_using(text, using, using_named)
+        except ValueError as e:
+            raise EndpointError(400, f"cannot apply using-graph-uri/using-named-graph-uri: {e}") from None
     forbidden = find_forbidden(text, update=True)
     if forbidden:
         raise EndpointError(400, f"{forbidden} is not allowed: this endpoint never fetches other "
                                  "servers on a client's behalf", note="service refused")
     try:
-        stats = await run_in_threadpool(state.pool.update, text, cfg.query_timeout)
+        stats = await run_in_threadpool(state.pool.update, text, cfg.query_timeout, base_iri)
     except QueryTimeout:
         raise EndpointError(503, f"query time limit of {cfg.query_timeout:g} s exceeded",
                             note="timeout") from None

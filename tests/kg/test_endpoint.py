@@ -146,6 +146,9 @@ def test_from_in_the_query_is_honoured(client):
     ({"default-graph-uri": TAGS}, len(PILOTS) * 2),
     ({"default-graph-uri": [TAGS, DATASET]}, len(PILOTS) * 2 + len(CITIES) * 3),
     ({"named-graph-uri": TAGS}, 0),  # the protocol's dataset replaces the union default graph
+    # rdflib's name of a Dataset's default graph is the endpoint's default graph (the union)
+    ({"default-graph-uri": "urn:x-rdflib:default"}, N_TRIPLES),
+    ({"default-graph-uri": "urn:x-rdflib:default", "named-graph-uri": TAGS}, N_TRIPLES),
 ])
 def test_default_graph_uri(client, params, expected):
     q = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
@@ -155,6 +158,22 @@ def test_default_graph_uri(client, params, expected):
                           headers={"Content-Type": "application/sparql-query"})):
         assert r.status_code == 200, r.text
         assert int(r.json()["results"]["bindings"][0]["n"]["value"]) == expected
+
+
+def test_rdflib_default_graph_alone_keeps_every_named_graph(client):
+    """What rdflib's Dataset sends with every query: the endpoint's whole default dataset."""
+    q = "SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } } ORDER BY ?g"
+    r = client.get("/sparql", params={"query": q, "default-graph-uri": "urn:x-rdflib:default"})
+    assert [b["g"]["value"] for b in r.json()["results"]["bindings"]] == sorted([DATASET, TAGS, FILLER])
+
+
+def test_relative_iris_resolve_against_the_endpoint_url(client):
+    r = client.post("/sparql", content="CONSTRUCT { <s> <p> <../o> } WHERE {}",
+                    headers={"Content-Type": "application/sparql-query", "Accept": "application/n-triples"})
+    assert r.status_code == 200, r.text
+    assert r.text.strip() == f"<{BASE}/s> <{BASE}/p> <{BASE}/o> ."
+    r = client.get("/sparql", params={"query": "BASE <http://example.org/a/> SELECT (<b> AS ?x) {}"})
+    assert r.json()["results"]["bindings"][0]["x"]["value"] == "http://example.org/a/b"
 
 
 def test_named_graph_uri_limits_graph_patterns(client):
@@ -386,6 +405,55 @@ def test_update_that_would_fetch_a_url_is_refused_even_with_the_token(update_cli
     r = update_client.post("/sparql", content=upd, headers={"Content-Type": "application/sparql-update",
                                                              "Authorization": "Bearer s3cret"})
     assert r.status_code == 400 and "never fetches" in r.text
+
+
+def _update(c, text: str, params=None):
+    return c.post("/sparql", params=params, content=text,
+                  headers={"Content-Type": "application/sparql-update", "Authorization": "Bearer s3cret"})
+
+
+def _ask(c, q: str) -> bool:
+    return c.get("/sparql", params={"query": q}).json()["boolean"]
+
+
+def test_using_graph_uri_acts_as_using(update_client):
+    c = update_client
+    out = "urn:x:using-out"
+    ins = f"INSERT {{ GRAPH <{out}> {{ ?s <urn:x:seen> ?g }} }} WHERE {{ {{ ?s a ?t BIND('default' AS ?g) }} " \
+          f"UNION {{ GRAPH ?g {{ ?s a ?t }} }} }}"
+    r = _update(c, ins, {"using-graph-uri": TAGS, "using-named-graph-uri": DATASET})
+    assert r.status_code == 200, r.text
+    seen = c.get("/sparql", params={"query": f"SELECT ?s ?g {{ GRAPH <{out}> {{ ?s ?p ?g }} }}"}).json()
+    got = {(b["s"]["value"].rsplit("/", 1)[1], b["g"]["value"]) for b in seen["results"]["bindings"]}
+    assert got == {(p, "default") for p, _ in PILOTS} | {(k, DATASET) for k, _, _ in CITIES}
+    # DELETE WHERE gets the dataset too: USING without USING NAMED leaves no named graph to match
+    r = _update(c, f"DELETE WHERE {{ GRAPH <{out}> {{ ?s <urn:x:seen> <{DATASET}> }} }}", {"using-graph-uri": TAGS})
+    assert r.status_code == 200, r.text
+    assert _ask(c, f"ASK {{ GRAPH <{out}> {{ ?s <urn:x:seen> <{DATASET}> }} }}") is True
+    assert _update(c, f"DROP GRAPH <{out}>").status_code == 200
+
+
+@pytest.mark.parametrize("text, params, message", [
+    ("WITH <urn:x:g> DELETE { ?s ?p ?o } WHERE { ?s ?p ?o }", {"using-graph-uri": TAGS}, "USING or WITH"),
+    ("DELETE { ?s ?p ?o } USING <urn:x:g> WHERE { ?s ?p ?o }", {"using-named-graph-uri": TAGS}, "USING or WITH"),
+    ("DELETEWHERE { ?s ?p ?o }", {"using-graph-uri": TAGS}, "apart from"),
+    # an IRI that would close the clause and smuggle in an operation
+    ("INSERT { <urn:x:a> <urn:x:b> 1 } WHERE { }", {"using-graph-uri": "urn:x:g> WHERE {} ; DROP ALL ; "
+                                                   "INSERT { <urn:x:a> <urn:x:b> 1 } USING <urn:x:g"},
+     "invalid graph IRI"),
+])
+def test_using_graph_uri_refusals(update_client, text, params, message):
+    r = _update(update_client, text, params)
+    assert r.status_code == 400 and message in r.text, r.text
+    assert _ask(update_client, f"ASK {{ GRAPH <{TAGS}> {{ ?s ?p ?o }} }}") is True
+
+
+def test_relative_iris_in_an_update_resolve_against_the_endpoint_url(update_client):
+    c = update_client
+    r = _update(c, "INSERT DATA { GRAPH <urn:x:base> { <urn:x:s> <urn:x:p> <rel> } }")
+    assert r.status_code == 200, r.text
+    assert _ask(c, f"ASK {{ GRAPH <urn:x:base> {{ <urn:x:s> <urn:x:p> <{BASE}/rel> }} }}") is True
+    assert _update(c, "DROP GRAPH <urn:x:base>").status_code == 200
 
 
 def test_a_runaway_update_is_stopped_and_changes_nothing(update_client):

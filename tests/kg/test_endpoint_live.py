@@ -190,6 +190,24 @@ def test_rdflib_sparqlstore(server, method, fmt):
     store.close()
 
 
+def test_rdflib_dataset_over_sparqlstore(server):
+    """``Dataset(store=SPARQLStore(url))``, the common Python client, sends
+    ``default-graph-uri=urn:x-rdflib:default`` with every query: read as the default graph."""
+    from rdflib import Dataset
+    from rdflib.plugins.stores.sparqlstore import SPARQLStore
+
+    from tests.kg.test_endpoint import DATASET, TAGS
+
+    ds = Dataset(store=SPARQLStore(server.sparql))
+    assert sorted(str(r[0]) for r in ds.query(CITY_Q)) == CITY_NAMES
+    graphs = {str(r[0]) for r in ds.query("SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }")}
+    assert {DATASET, TAGS} <= graphs
+    # one graph of the Dataset: default-graph-uri=<that graph>
+    assert sorted(str(r[0]) for r in ds.get_context(URIRef(DATASET)).query(CITY_Q)) == CITY_NAMES
+    assert list(ds.get_context(URIRef(TAGS)).query(CITY_Q)) == []
+    ds.close()
+
+
 # ---------------------------------------------------------------------- raw HTTP, every Accept
 
 SELECT_TYPES = ["application/sparql-results+json", "application/sparql-results+xml", "text/csv",

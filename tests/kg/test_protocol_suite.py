@@ -244,3 +244,18 @@ def test_manifest_found_and_every_test_parametrised():
     assert all(c.requests and all(r.status_classes for r in c.requests) for c in CASES)
     assert {graph for c in CASES for _, graph in c.graph_data} == {
         f"http://kasei.us/2009/09/sparql/data/data{i}.rdf" for i in (1, 2, 3)}
+
+
+def test_dataset_conflict_is_refused_for_the_conflict(update_server):
+    """bad_update_dataset_conflict expects a 4xx; an endpoint that refused using-named-graph-uri
+    outright (as this one did) passed it too. The same request without the parameter must work,
+    and the refusal must name the conflict."""
+    (req,) = next(c for c in CASES if c.name == "bad_update_dataset_conflict").requests
+    assert "?using-named-graph-uri=" in req.path and b"WITH <" in req.body
+    auth = ("Authorization", f"Bearer {TOKEN}")
+    refused = update_server.client.request(req.method, update_server.path + "?" + req.path.split("?", 1)[1],
+                                           headers=[*req.headers, auth], content=req.body)
+    assert refused.status_code == 400 and "USING or WITH" in refused.text, refused.text
+    alone = update_server.client.request(req.method, update_server.path, headers=[*req.headers, auth],
+                                         content=req.body)
+    assert alone.status_code == 200, alone.text
