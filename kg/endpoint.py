@@ -265,11 +265,18 @@ _PLAIN_IRI = re.compile(r'[A-Za-z][A-Za-z0-9+.-]*:[^<>"{}|^`\\\x00-\x20]*')
 
 
 def _names_dataset(update: str) -> bool:
-    """Does the update say USING, USING NAMED or WITH (keywords read as Oxigraph reads them)?"""
+    """Does the update say USING, USING NAMED or WITH (outside braces, read as Oxigraph reads them)?"""
     tokens = _tokens(update)
     prefixes = _declared_prefixes(tokens)
-    return any(kind == "word" and (_reads_keyword(v, "using", prefixes) or _reads_keyword(v, "with", prefixes))
-               for kind, v in tokens)
+    depth, prev = 0, ("", "")
+    for kind, value in tokens:
+        if kind == "punct" and value in "{}":
+            depth += 1 if value == "{" else -1
+        elif (kind == "word" and depth == 0 and prev != ("word", "prefix")
+              and (_reads_keyword(value, "using", prefixes) or _reads_keyword(value, "with", prefixes))):
+            return True
+        prev = (kind, value.lower())
+    return False
 
 
 def add_using(update: str, using: Sequence[str], using_named: Sequence[str]) -> str:
