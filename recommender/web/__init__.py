@@ -344,7 +344,7 @@ def _csv(rows: list[dict], columns: list[str]) -> str:
 
 
 def _warming_up(env: Environment, request: Request, e: WarmingUp, fmt: str) -> Response:
-    headers = {"Retry-After": str(RETRY_AFTER_S)}
+    headers = {"Retry-After": str(RETRY_AFTER_S), "Cache-Control": "no-store"}
     message = f"{e}; try again in {RETRY_AFTER_S} s"
     if fmt == "json":
         return JSONResponse({"error": message, "status": 503, "warming_up": True}, status_code=503,
@@ -355,8 +355,7 @@ def _warming_up(env: Environment, request: Request, e: WarmingUp, fmt: str) -> R
     html = env.get_template("warming.html.j2").render(
         title="The recommender is warming up", since=round(e.since), retry=RETRY_AFTER_S, base=base,
         downloads=[], json_href="")
-    return HTMLResponse(html, status_code=503, headers={**headers, "Content-Security-Policy": CSP,
-                                                        "Cache-Control": "no-store"})
+    return HTMLResponse(html, status_code=503, headers={**headers, "Content-Security-Policy": CSP})
 
 
 def _error(env: Environment, request: Request, status: int, message: str, fmt: str) -> Response:
@@ -367,8 +366,7 @@ def _error(env: Environment, request: Request, status: int, message: str, fmt: s
     base = request.scope.get("root_path", "").rstrip("/")
     html = env.get_template("error.html.j2").render(
         title={400: "Bad request", 404: "Not found", 500: "Server error"}.get(status, "Error"), status=status,
-        message=message,
-        base=base, downloads=[], json_href="")
+        message=message, base=base, downloads=[], json_href="")
     return HTMLResponse(html, status_code=status, headers={"Content-Security-Policy": CSP})
 
 
