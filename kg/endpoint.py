@@ -1202,6 +1202,7 @@ async def _healthz(request: Request) -> Response:
         "update_enabled": state.config.allow_update,
         "ui_assets": (state.assets_dir / "yasgui.min.js").is_file(),
         "uptime_s": round(time.time() - state.started, 1),
+        **{name: svc.health() for name, svc in request.app.state.services.items()},
     })
 
 
@@ -1338,7 +1339,7 @@ def _default_log(line: str) -> None:
 def create_app(store_path: str | os.PathLike | None = None, config: EndpointConfig = EndpointConfig(), *,
                examples: Mapping[str, Any] | Iterable[Any] | None = None, store=None,
                extra_routes: Sequence[BaseRoute] = (), log: Callable[[str], None] | None = None,
-               assets_dir: str | os.PathLike | None = None) -> Starlette:
+               assets_dir: str | os.PathLike | None = None, services: Mapping[str, Any] | None = None) -> Starlette:
     """The endpoint as a Starlette app (workers start with the app's lifespan or on first use).
 
     ``store_path``: an on-disk Oxigraph store, opened read-only by the workers; or ``store``: a
@@ -1346,7 +1347,9 @@ def create_app(store_path: str | os.PathLike | None = None, config: EndpointConf
     ExampleQuery objects (a dict or a list), default ``kg.queries.EXAMPLES``. ``extra_routes``:
     more Starlette routes on the same app (``mount_routes`` adds them later). ``assets_dir``:
     where YASGUI's ``build/`` is (default ``node_modules/@zazuko/yasgui/build`` at the repo root,
-    or ``$PEERLEARN_YASGUI_DIR``).
+    or ``$PEERLEARN_YASGUI_DIR``). ``services``: name -> object with ``start(log)``, called once
+    the workers are up (it must not block), and ``health()``, a dict shown under ``name`` in
+    ``/healthz`` (the facilitator pages' warm-up).
     """
     if (store_path is None) == (store is None):
         raise ConfigError("create_app needs exactly one of store_path and store")
@@ -1383,6 +1386,8 @@ def create_app(store_path: str | os.PathLike | None = None, config: EndpointConf
         log(json.dumps({"event": "workers_started", "workers": pool.size, "pids": pool.pids(),
                         "triples": pool.stats.get("triples"),
                         "network_isolated": pool.stats.get("isolated")}))
+        for svc in app.state.services.values():
+            svc.start(log)
         try:
             yield
         finally:
@@ -1399,6 +1404,7 @@ def create_app(store_path: str | os.PathLike | None = None, config: EndpointConf
     ]
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.endpoint = state
+    app.state.services = dict(services or {})
     hosts = config.allowed_hosts
     if hosts is None and _is_loopback(config.host):
         hosts = LOOPBACK_HOSTS
@@ -1417,7 +1423,7 @@ def mount_routes(app: Starlette, routes: Iterable[BaseRoute]) -> None:
 
 def serve(store_path: str | os.PathLike | None, config: EndpointConfig = EndpointConfig(), *,
           examples=None, log: Callable[[str], None] = print, store=None,
-          extra_routes: Sequence[BaseRoute] = ()) -> None:
+          extra_routes: Sequence[BaseRoute] = (), services: Mapping[str, Any] | None = None) -> None:
     """Run the endpoint with uvicorn until SIGINT/SIGTERM, then shut down gracefully."""
     import uvicorn
 
@@ -1427,7 +1433,7 @@ def serve(store_path: str | os.PathLike | None, config: EndpointConfig = Endpoin
             sys.stdout.flush()
 
     app = create_app(store_path, config, examples=examples, store=store, extra_routes=extra_routes,
-                     log=log_line)
+                     log=log_line, services=services)
     family = socket.AF_INET6 if ":" in config.host else socket.AF_INET
     # IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY on accepted sockets only then; without
     # it every keep-alive response waits ~40 ms (Nagle + delayed ACK between headers and body).

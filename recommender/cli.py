@@ -550,7 +550,7 @@ def cmd_serve(args) -> int:
     from dataclasses import replace
 
     from kg.endpoint import serve
-    from recommender.web import cached_matcher_factory, config_from, facilitator_routes
+    from recommender.web import config_from, facilitator_routes, matcher_warmup
 
     settings = _settings(args)
     if settings.store.backend != "oxigraph":
@@ -563,13 +563,19 @@ def cmd_serve(args) -> int:
         config = replace(config, host=args.host)
     if args.port is not None:
         config = replace(config, port=args.port)
-    routes = [] if args.no_pages else facilitator_routes(cached_matcher_factory(path, settings))
+    # The pages' matcher (embedding model included) is built in the background once the server
+    # listens; --no-pages never loads it.
+    warmup = None if args.no_pages else matcher_warmup(path, settings)
+    routes = [] if warmup is None else facilitator_routes(warmup)
+    services = {} if warmup is None else {"recommender": warmup}
     if args.get:
         # Exercise the app without a port (as Datasette's `--get`): one request, print the body.
         from starlette.testclient import TestClient
 
         from kg.endpoint import create_app
 
+        if warmup is not None:  # one request: a page waits for the build rather than saying "warming up"
+            routes = facilitator_routes(warmup.wait_for)
         app = create_app(path, config, extra_routes=routes, log=lambda line: None)
         with TestClient(app, base_url=f"http://{config.host}:{config.port}") as client:
             res = client.get(args.get, headers={"Accept": args.accept} if args.accept else {})
@@ -578,7 +584,7 @@ def cmd_serve(args) -> int:
         if res.status_code >= 400:
             raise PeerlearnError(f"GET {args.get} answered {res.status_code}")
         return 0
-    serve(path, config, extra_routes=routes, log=out)
+    serve(path, config, extra_routes=routes, services=services, log=out)
     return 0
 
 

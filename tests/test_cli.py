@@ -164,6 +164,7 @@ def test_serve_end_to_end(built):
     import subprocess
     import sys
     import time
+    import urllib.error
     import urllib.request
     from pathlib import Path
 
@@ -181,7 +182,15 @@ def test_serve_end_to_end(built):
         req = urllib.request.Request(url + "sparql?query=ASK%7B?s?p?o%7D",
                                      headers={"Accept": "application/sparql-results+json"})
         assert json.loads(urllib.request.urlopen(req, timeout=30).read())["boolean"] is True
-        page = urllib.request.urlopen(url + "facilitator/pair/P1/Westford", timeout=120).read().decode()
+        # The matcher is built in the background after start: 503 + Retry-After until then.
+        deadline = time.time() + 300
+        while True:
+            try:
+                page = urllib.request.urlopen(url + "facilitator/pair/P1/Westford", timeout=30).read().decode()
+                break
+            except urllib.error.HTTPError as e:
+                assert e.code == 503 and time.time() < deadline, e
+                time.sleep(float(e.headers["Retry-After"]) / 10)
         assert "Getting started" in page and "evidence" in page.lower()
     finally:
         proc.send_signal(signal.SIGTERM)

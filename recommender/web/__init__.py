@@ -40,6 +40,14 @@ page under "Data"):
 
 Scoring is CPU work: every page computes in Starlette's thread pool, so the event loop (and with
 it the SPARQL endpoint) stays responsive.
+
+Warm-up (``recommender.web.warmup``): ``make_app`` and ``peerlearn serve`` build the matcher
+(embedding model and all) in a background thread that starts with the server. Until it is ready
+every page answers at once with 503, ``Retry-After: 5`` and, in HTML, a page that says the
+recommender is warming up and reloads itself (a 503 rather than a 200: the page does not have
+what was asked for yet, and a script, cache or link checker must not take it for the answer);
+``?format=csv`` / ``json`` get the same status and header with a one-line message. If the build
+fails, pages answer 500 with the error. ``/healthz`` shows the state under ``recommender``.
 """
 
 from __future__ import annotations
@@ -49,7 +57,6 @@ import io
 import math
 import os
 import tempfile
-import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -69,14 +76,16 @@ from kg.errors import InputError, NotFoundError, PeerlearnError
 from recommender.assignment import Overrides, read_overrides
 from recommender.outputs import SIGNAL_WORDS
 from recommender.types import MODULE_LABELS, MODULES, PILOT_FROM_TWIN, TWIN_FROM_PILOT
+from recommender.web.warmup import WarmingUp, Warmup, WarmupFailed
 
-__all__ = ["COLUMNS", "config_from", "facilitator_routes", "make_app"]
+__all__ = ["COLUMNS", "Warmup", "config_from", "facilitator_routes", "make_app", "matcher_warmup"]
 
 TEMPLATES = Path(__file__).parent / "templates"
 STATIC = Path(__file__).parent / "static"
 DIRECTION_WORDS = {TWIN_FROM_PILOT: "pilot → twin", PILOT_FROM_TWIN: "twin → pilot", "both": "both ways"}
 FORMATS = ("html", "csv", "json")
 CSV_TYPE = "text/csv; charset=utf-8"
+RETRY_AFTER_S = 5
 MAX_PINS_BYTES = 200_000
 CSP = ("default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
        "base-uri 'none'; frame-ancestors 'none'")
@@ -132,36 +141,36 @@ def config_from(server) -> EndpointConfig:
 def make_app(store_path, settings, *, matcher=None, log: Callable[[str], None] | None = None):
     """The SPARQL endpoint (``/sparql``, ``/``, ``/healthz``) and the facilitator pages as one app.
 
-    Without ``matcher``, one is built on first use from the store at ``store_path`` (opened
-    read-only) with ``settings`` and the configured encoder, then kept.
+    Without ``matcher``, one is built in the background when the app starts (``matcher_warmup``)
+    from the store at ``store_path`` (opened read-only) with ``settings`` and the configured
+    encoder; pages answer 503 "warming up" until it is ready.
     """
     if matcher is not None:
         def factory():
             return matcher
+        services = {}
     else:
-        factory = cached_matcher_factory(store_path, settings)
+        factory = matcher_warmup(store_path, settings)
+        services = {"recommender": factory}
     return create_app(store_path, config_from(settings.server), extra_routes=facilitator_routes(factory),
-                      log=log)
+                      log=log, services=services)
 
 
-def cached_matcher_factory(store_path, settings) -> Callable[[], Any]:
-    lock = threading.Lock()
-    built: list = []
+def matcher_warmup(store_path, settings) -> Warmup:
+    """The pages' matcher, built from the store at ``store_path`` once ``start()`` is called
+    (the endpoint does it when the server starts) or on the first page."""
 
-    def factory():
-        with lock:
-            if not built:
-                from kg.store import open_store
-                from recommender.pipeline import Matcher
+    def build():
+        from kg.store import open_store
+        from recommender.pipeline import Matcher
 
-                store = open_store("oxigraph", path=store_path, read_only=True)
-                try:
-                    built.append(Matcher.from_store(store, settings))
-                finally:
-                    store.close()
-            return built[0]
+        store = open_store("oxigraph", path=store_path, read_only=True)
+        try:
+            return Matcher.from_store(store, settings)
+        finally:
+            store.close()
 
-    return factory
+    return Warmup(build, name="recommender")
 
 
 def facilitator_routes(matcher_factory: Callable[[], Any]) -> list[BaseRoute]:
@@ -187,6 +196,11 @@ def facilitator_routes(matcher_factory: Callable[[], Any]) -> list[BaseRoute]:
                 return _error(env, request, status, str(e), fmt)
             except WebError as e:
                 return _error(env, request, e.status, e.message, fmt)
+            except WarmingUp as e:
+                return _warming_up(env, request, e, fmt)
+            except WarmupFailed as e:
+                return _error(env, request, 500, f"{e}. The server log has a warmup_failed line; "
+                              "fix the cause and restart `peerlearn serve`.", fmt)
 
         return endpoint
 
@@ -329,6 +343,21 @@ def _csv(rows: list[dict], columns: list[str]) -> str:
     return buf.getvalue()
 
 
+def _warming_up(env: Environment, request: Request, e: WarmingUp, fmt: str) -> Response:
+    headers = {"Retry-After": str(RETRY_AFTER_S), "Cache-Control": "no-store"}
+    message = f"{e}; try again in {RETRY_AFTER_S} s"
+    if fmt == "json":
+        return JSONResponse({"error": message, "status": 503, "warming_up": True}, status_code=503,
+                            headers=headers)
+    if fmt == "csv":
+        return PlainTextResponse(message + "\n", status_code=503, headers=headers)
+    base = request.scope.get("root_path", "").rstrip("/")
+    html = env.get_template("warming.html.j2").render(
+        title="The recommender is warming up", since=round(e.since), retry=RETRY_AFTER_S, base=base,
+        downloads=[], json_href="")
+    return HTMLResponse(html, status_code=503, headers={**headers, "Content-Security-Policy": CSP})
+
+
 def _error(env: Environment, request: Request, status: int, message: str, fmt: str) -> Response:
     if fmt == "json":
         return JSONResponse({"error": message, "status": status}, status_code=status)
@@ -336,8 +365,8 @@ def _error(env: Environment, request: Request, status: int, message: str, fmt: s
         return PlainTextResponse(message + "\n", status_code=status)
     base = request.scope.get("root_path", "").rstrip("/")
     html = env.get_template("error.html.j2").render(
-        title={400: "Bad request", 404: "Not found"}.get(status, "Error"), status=status, message=message,
-        base=base, downloads=[], json_href="")
+        title={400: "Bad request", 404: "Not found", 500: "Server error"}.get(status, "Error"), status=status,
+        message=message, base=base, downloads=[], json_href="")
     return HTMLResponse(html, status_code=status, headers={"Content-Security-Policy": CSP})
 
 

@@ -237,3 +237,51 @@ def test_the_csp_blocks_an_outside_request_if_a_completer_is_switched_back_on(li
     outside = [u for u in _requests(page) if not u.startswith(live.url + "/") and not u.startswith("data:")]
     assert outside == []
     assert any("Content Security Policy" in p and "lov.linkeddata.es" in p for p in _problems(page))
+
+
+_TEXT_BOX = """function textBox(el) {  // the box of an element's text (not of its cell)
+    const r = document.createRange(); r.selectNodeContents(el); return r.getBoundingClientRect(); }"""
+
+
+def test_row_numbers_and_editor_text_keep_clear_of_their_neighbours(live, page, request):
+    """Geometry, not looks: in the result table each row number's text ends before the first
+    column's text starts (they used to touch: "1<https://..."), and no part of a long first
+    editor line lies under the share and run buttons."""
+    shots = SHOTS / request.node.name
+    page.call("Page.navigate", url=live.url + "/")
+    page.wait_for("window.peerlearnYasgui && document.querySelectorAll('.tabsList .tab').length >= 2")
+    page.click(".tabsList .tab:nth-child(2) a")
+    page.wait_for("document.querySelector('.tabsList .tab.active span').textContent === 'Pilots by country'")
+    page.click(".tabPanel.active .yasqe_queryButton")
+    page.wait_for("""(() => { const t = document.querySelector('.tabPanel.active .yasr table.dataTable tbody');
+        return t && t.textContent.includes('Porto'); })()""")
+    page.screenshot(shots / "1-results.png")
+    gaps = page.eval(f"""(() => {{ {_TEXT_BOX}
+        return [...document.querySelectorAll('.tabPanel.active .yasr table.dataTable tbody tr')].map(tr => {{
+            const number = tr.querySelector('td .rowNumber'), first = tr.children[1].firstElementChild;
+            return [number.textContent, textBox(first).left - textBox(number).right]; }}); }})()""")
+    assert len(gaps) == 3
+    for number, gap in gaps:
+        assert gap >= 4, f"row {number}: its number's text is {gap:.1f} px from the first column's text"
+
+    comment = "# " + "A long comment that says what the query does and why, on one line. " * 3
+    page.eval(f"const y = peerlearnYasgui.getTab().getYasqe(); y.setValue({json.dumps(comment)} + "
+              "'\\nSELECT * WHERE { ?s ?p ?o } LIMIT 3\\n'); y.refresh(); 1")
+    page.wait_for("document.querySelector('.tabPanel.active .CodeMirror-code pre.CodeMirror-line')"
+                  ".getClientRects().length > 0")
+    page.screenshot(shots / "2-long-comment.png")
+    boxes = page.eval("""(() => {
+        const tab = document.querySelector('.tabPanel.active');
+        const line = tab.querySelector('.CodeMirror-code pre.CodeMirror-line');
+        const r = document.createRange(); r.selectNodeContents(line);
+        const box = b => [b.left, b.top, b.right, b.bottom];
+        return {text: [...r.getClientRects()].map(box),
+                buttons: [...tab.querySelectorAll('.yasqe_buttons > *')].filter(b => b.offsetWidth)
+                    .map(b => [b.className, box(b.getBoundingClientRect())])}; })()""")
+    assert len(boxes["text"]) >= 2, "the comment should wrap"  # it is longer than the editor
+    assert {c.split()[0] for c, _ in boxes["buttons"]} >= {"yasqe_share", "yasqe_queryButton"}
+    for name, (bl, bt, br, bb) in boxes["buttons"]:
+        for tl, tt, tr, tb in boxes["text"]:
+            overlap = min(br, tr) > max(bl, tl) and min(bb, tb) > max(bt, tt)
+            assert not overlap, f"{name} covers editor text at x {tl:.0f}-{tr:.0f}, y {tt:.0f}-{tb:.0f}"
+    assert _problems(page) == []

@@ -143,6 +143,8 @@ def test_make_app_without_a_matcher_builds_one_from_the_store(store_path, monkey
     monkeypatch.setattr(Matcher, "from_store", staticmethod(from_store))
     app = make_app(store_path, Settings(), log=lambda line: None)
     with TestClient(app, base_url=BASE) as c:
+        assert app.state.services["recommender"].wait(30)  # built in the background at start
+        assert c.get("/healthz").json()["recommender"]["state"] == "ready"
         assert "Westford" in c.get("/facilitator/twin/Westford").text
         assert c.get("/facilitator/twin/Riverton").status_code == 200
     assert calls == [None]  # built once, with the configured encoder
