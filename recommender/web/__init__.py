@@ -44,8 +44,6 @@ it the SPARQL endpoint) stays responsive.
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 import os
 import tempfile
@@ -67,7 +65,7 @@ from starlette.staticfiles import StaticFiles
 from kg.endpoint import EndpointConfig, create_app
 from kg.errors import InputError, NotFoundError, PeerlearnError
 from recommender.assignment import Overrides, read_overrides
-from recommender.outputs import SIGNAL_WORDS
+from recommender.outputs import SIGNAL_WORDS, csv_text
 from recommender.types import MODULE_LABELS, MODULES, PILOT_FROM_TWIN, TWIN_FROM_PILOT
 
 __all__ = ["COLUMNS", "config_from", "facilitator_routes", "make_app"]
@@ -321,12 +319,9 @@ def _respond(env: Environment, data: PageData, req: PageRequest, fmt: str) -> Re
 
 
 def _csv(rows: list[dict], columns: list[str]) -> str:
-    buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n", extrasaction="ignore")
-    w.writeheader()
-    for r in rows:
-        w.writerow({k: ("true" if v is True else "false" if v is False else v) for k, v in r.items()})
-    return buf.getvalue()
+    """One table for a spreadsheet (``recommender.outputs.csv_text``: formula-like text neutralised)."""
+    return csv_text([{k: ("true" if v is True else "false" if v is False else v) for k, v in r.items()}
+                     for r in rows], columns)
 
 
 def _error(env: Environment, request: Request, status: int, message: str, fmt: str) -> Response:
