@@ -187,14 +187,14 @@ def cmd_query(args) -> int:
 
 @command("settings")
 def cmd_settings(args) -> int:
-    """Show the effective settings and what each one means."""
-    from recommender.settings import as_dict, documented_fields
+    """Show the effective settings and what each one means (secrets masked)."""
+    from recommender.settings import documented_fields, public_dict
 
     s = _settings(args)
     if args.json:
-        out(json.dumps(as_dict(s), indent=2, sort_keys=True))
+        out(json.dumps(public_dict(s), indent=2, sort_keys=True))
         return 0
-    values = as_dict(s)
+    values = public_dict(s)
     for section, key, _default, doc in documented_fields():
         out(f"{section}.{key} = {json.dumps(values[section][key])}\n    {doc}")
     return 0
@@ -717,7 +717,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return COMMANDS[args.command](args)
     except PeerlearnError as e:
-        err(f"peerlearn {args.command}: error: {e}")
+        from kg.redact import scrub
+
+        err(scrub(f"peerlearn {args.command}: error: {e}"))
         return e.exit_code
     except KeyboardInterrupt:
         err("interrupted")
