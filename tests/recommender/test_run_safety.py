@@ -112,7 +112,9 @@ def test_settings_command_masks_secrets(tmp_path):
 def test_settings_repr_and_bad_override_hide_secrets():
     s = Settings().with_overrides([f'server.update_token="{TOKEN}"', f'store.endpoint="{ENDPOINT}"'])
     assert s.server.update_token == TOKEN  # the real value is still there for the server
-    for text in (repr(s), repr(s.server), repr(s.store), str(public_dict(s))):
+    from recommender.web import config_from
+
+    for text in (repr(s), repr(s.server), repr(s.store), str(public_dict(s)), repr(config_from(s.server))):
         assert TOKEN not in text and PASSWORD not in text
     from kg.errors import ConfigError
 
