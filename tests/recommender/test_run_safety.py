@@ -123,6 +123,17 @@ def test_settings_repr_and_bad_override_hide_secrets():
     assert TOKEN not in str(e.value)
 
 
+def test_cli_error_on_a_remote_store_hides_the_password(tmp_path):
+    """Before: `peerlearn query` printed the endpoint URL with alice:PASSWORD in its error."""
+    from tests.conftest import free_port
+
+    url = f"http://alice:{PASSWORD}@127.0.0.1:{free_port()}/sparql"  # nothing listens there
+    res = run_cli("--set", 'store.backend="remote"', "--set", f'store.endpoint="{url}"',
+                  "query", "ASK { ?s ?p ?o }", cwd=tmp_path)
+    assert res.returncode == 4 and "127.0.0.1" in res.stderr
+    assert PASSWORD not in res.stderr + res.stdout and "alice" not in res.stderr
+
+
 # ------------------------------------------------------------------ provenance
 
 def _independent_folder_hash(folder: Path) -> str:
