@@ -25,9 +25,10 @@ from recommender.types import TWIN_FROM_PILOT, Assignment
 
 
 def run_graph(matcher, assignments: dict[int, Assignment], settings, *, when: datetime | None = None,
-              inputs: Sequence[str | os.PathLike] = ()) -> Graph:
+              inputs: Sequence[str | os.PathLike] = (), model: str | None = None) -> Graph:
     """The RDF of one run: ranked recommendations per twin, the assignment, topics, provenance
-    (``inputs``: the files and folders the run read)."""
+    (``inputs``: the files and folders the run read; ``model``: the encoder's ``model_id``,
+    name and precision, default ``model.name``)."""
     cat = matcher.catalog
     when = when or datetime.now(UTC).replace(microsecond=0)
     recorded = run_settings(settings)
@@ -37,7 +38,7 @@ def run_graph(matcher, assignments: dict[int, Assignment], settings, *, when: da
     run = DATA[f"run/{run_id}"]
     g = Graph()
     activity(g, run, PL.MatchingRun, when, f"peerlearn matching run {run_id}")
-    g.add((run, PL.model, Literal(dict(recorded)["model.name"])))
+    g.add((run, PL.model, Literal(model or dict(recorded)["model.name"])))
     for k, v in recorded:
         add_setting(g, run, k, v)
     add_inputs(g, run, used)
@@ -78,8 +79,9 @@ def run_graph(matcher, assignments: dict[int, Assignment], settings, *, when: da
     return g
 
 
-def write_run(store, matcher, assignments, settings, *, inputs: Sequence[str | os.PathLike] = ()) -> Graph:
+def write_run(store, matcher, assignments, settings, *, inputs: Sequence[str | os.PathLike] = (),
+              model: str | None = None) -> Graph:
     """Replace the recommendations graph of ``store`` with this run's."""
-    g = run_graph(matcher, assignments, settings, inputs=inputs)
+    g = run_graph(matcher, assignments, settings, inputs=inputs, model=model)
     store.replace_graph(GRAPHS.recommendations, g)
     return g

@@ -290,7 +290,7 @@ def run_main_job(settings, *, out_dir: Path, sources: list[str], ccc: str | None
         results[cohort] = a
         say(f"cohort {cohort}: {len(a.pairs)} twins assigned to {sum(1 for v in a.loads.values() if v)} "
             f"pilot activities, objective {a.objective:.3f} (optimal), unassigned {len(a.unassigned)}")
-    write_run(store, matcher, results, settings, inputs=inputs)
+    write_run(store, matcher, results, settings, inputs=inputs, model=encoder.model_id)
     evaluation = None
     if pairings:
         from recommender.evaluate import evaluate, format_table, read_pairings

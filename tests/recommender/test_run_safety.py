@@ -179,6 +179,8 @@ SELECT ?label ?sha WHERE { ?run a pl:MatchingRun ; prov:used ?i . ?i a pl:InputD
     agent = _query(work, PREFIXES + """
 SELECT DISTINCT ?v WHERE { ?run a pl:MatchingRun ; prov:wasAssociatedWith ?a . ?a a prov:SoftwareAgent ; schema:softwareVersion ?v }""")
     assert [r["v"]["value"] for r in agent] == [metadata.version("peerlearn")]
+    model = _query(work, PREFIXES + "SELECT ?m WHERE { ?run a pl:MatchingRun ; pl:model ?m }")
+    assert [r["m"]["value"] for r in model] == ["all-MiniLM-L6-v2@bf16"]  # as the tagging run says
 
 
 def test_tagged_links_have_provenance(ran):
