@@ -584,8 +584,17 @@ def cmd_serve(args) -> int:
 
 # ------------------------------------------------------------------------ parser
 
+class _Parser(argparse.ArgumentParser):
+    """Usage errors echo the command line: never with a secret (``--set server.update_token=...``)."""
+
+    def error(self, message):
+        from recommender.settings import redact_overrides
+
+        super().error(redact_overrides(message))
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = _Parser(
         prog="peerlearn",
         description="Pair cities for peer learning on climate neutrality: knowledge graph, "
                     "semantic search, two-sided matching, learning topics and reports.")

@@ -13,13 +13,14 @@ that view; ``as_dict`` holds the real values for the code that needs them.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field, fields, is_dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from kg.errors import ConfigError
-from kg.redact import MASK, public_url
+from kg.redact import MASK, public_url, scrub
 
 CONFIG_ENV = "PEERLEARN_CONFIG"
 DEFAULT_FILE = "peerlearn.toml"
@@ -203,6 +204,20 @@ def public_dict(obj) -> Any:
         return {f.name: (public_dict(getattr(obj, f.name)) if is_dataclass(getattr(obj, f.name))
                          else public_value(f, getattr(obj, f.name))) for f in fields(obj)}
     return obj
+
+
+def redact_overrides(text: str) -> str:
+    """``text`` (e.g. a command line in an error message) with the value of every
+    ``section.key=value`` of a secret setting masked and every URL made public.
+
+    >>> redact_overrides("unrecognized arguments: --set server.update_token=abc --set x.y=1")
+    'unrecognized arguments: --set server.update_token=*** --set x.y=1'
+    """
+    for section, key, _default, _doc in documented_fields():
+        sec = next(f for f in fields(Settings) if f.name == section)
+        if next(f for f in fields(sec.default_factory()) if f.name == key).metadata.get("secret"):
+            text = re.sub(rf"({section}\.{key}\s*=\s*)(\"[^\"]*\"|'[^']*'|\S+)", rf"\g<1>{MASK}", text)
+    return scrub(text)
 
 
 def public_items(settings: Settings) -> list[tuple[str, Any]]:

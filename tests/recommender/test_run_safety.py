@@ -123,6 +123,15 @@ def test_settings_repr_and_bad_override_hide_secrets():
     assert TOKEN not in str(e.value)
 
 
+def test_usage_error_does_not_echo_secrets(tmp_path):
+    """Before: `--set` after the command is a usage error that printed the token and password."""
+    res = run_cli("run", "data", "--set", f"server.update_token={TOKEN}", "--set", f'store.endpoint="{ENDPOINT}"',
+                  cwd=tmp_path)
+    assert res.returncode == 2 and "unrecognized arguments" in res.stderr
+    assert "server.update_token=***" in res.stderr and "http://sparql.example.org/query" in res.stderr
+    assert TOKEN not in res.stderr and PASSWORD not in res.stderr
+
+
 def test_cli_error_on_a_remote_store_hides_the_password(tmp_path):
     """Before: `peerlearn query` printed the endpoint URL with alice:PASSWORD in its error."""
     from tests.conftest import free_port
