@@ -206,6 +206,12 @@ def public_dict(obj) -> Any:
     return obj
 
 
+def secret_keys() -> list[str]:
+    """``section.key`` of every secret setting."""
+    return [f"{sec.name}.{f.name}" for sec in fields(Settings) for f in fields(sec.default_factory())
+            if f.metadata.get("secret")]
+
+
 def redact_overrides(text: str) -> str:
     """``text`` (e.g. a command line in an error message) with the value of every
     ``section.key=value`` of a secret setting masked and every URL made public.
@@ -213,10 +219,8 @@ def redact_overrides(text: str) -> str:
     >>> redact_overrides("unrecognized arguments: --set server.update_token=abc --set x.y=1")
     'unrecognized arguments: --set server.update_token=*** --set x.y=1'
     """
-    for section, key, _default, _doc in documented_fields():
-        sec = next(f for f in fields(Settings) if f.name == section)
-        if next(f for f in fields(sec.default_factory()) if f.name == key).metadata.get("secret"):
-            text = re.sub(rf"({section}\.{key}\s*=\s*)(\"[^\"]*\"|'[^']*'|\S+)", rf"\g<1>{MASK}", text)
+    for key in secret_keys():
+        text = re.sub(rf"({re.escape(key)}\s*=\s*)(\"[^\"]*\"|'[^']*'|\S+)", rf"\g<1>{MASK}", text)
     return scrub(text)
 
 
