@@ -98,7 +98,7 @@ import time
 import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
@@ -130,7 +130,7 @@ class EndpointConfig:
     max_results: int = 10000         # rows or triples; more -> 400 "result too large"
     max_body_bytes: int = 1_000_000  # request body (and GET query string) limit -> 413 / 414
     allow_update: bool = False       # SPARQL Update needs this AND the bearer token
-    update_token: str | None = None
+    update_token: str | None = field(default=None, repr=False)  # a secret: never in a repr
     workers: int = 2                 # query worker processes
     worker_memory_mb: int | None = 2048  # address-space limit of a worker process
     isolate_network: bool = True     # move workers into an empty network namespace when possible

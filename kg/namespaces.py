@@ -28,6 +28,7 @@ class PL(DefinedNamespace):
     EmissionDomain: URIRef  # class
     EmissionsRecord: URIRef  # class
     Inferred: URIRef  # individual
+    InputData: URIRef  # class
     LearningTopic: URIRef  # class
     Lever: URIRef  # class
     LinkStatus: URIRef  # class
@@ -41,9 +42,12 @@ class PL(DefinedNamespace):
     PilotLearnsFromTwin: URIRef  # individual
     Programme: URIRef  # class
     Recommendation: URIRef  # class
+    RunSetting: URIRef  # class
+    SignalWeight: URIRef  # class
     SolutionType: URIRef  # class
     Stated: URIRef  # individual
     Tagged: URIRef  # individual
+    TaggingRun: URIRef  # class
     TwinCity: URIRef  # class
     TwinLearnsFromPilot: URIRef  # individual
     acronym: URIRef  # datatype property
@@ -80,12 +84,16 @@ class PL(DefinedNamespace):
     question: URIRef  # datatype property
     rank: URIRef  # datatype property
     runBy: URIRef  # object property
+    runSetting: URIRef  # object property
     score: URIRef  # datatype property
     section: URIRef  # datatype property
     sector: URIRef  # object property
     sectorLabel: URIRef  # datatype property
-    setting: URIRef  # datatype property
+    settingKey: URIRef  # datatype property
+    settingValue: URIRef  # datatype property
+    sha256: URIRef  # datatype property
     signal: URIRef  # datatype property
+    signalName: URIRef  # datatype property
     statedInterests: URIRef  # datatype property
     status: URIRef  # object property
     text: URIRef  # datatype property

@@ -236,6 +236,25 @@ SELECT ?twinId ?pilotId ?module ?direction ?topic ?evidence WHERE {
 ORDER BY ?twinId ?module ?direction
 """)
 
+_ex("run-provenance", "How each run and tagging was made",
+    "For every matching run (`peerlearn run`) and concept tagging: when it started, the "
+    "peerlearn version, the model, each setting with its typed value (weights one per signal) and "
+    "each input file or folder with its SHA-256. Secrets are never recorded. Empty until a run or "
+    "`peerlearn tag` has been stored.",
+    """
+SELECT DISTINCT ?activity ?run ?started ?software ?what ?name ?value WHERE {
+  VALUES ?kind { pl:MatchingRun pl:TaggingRun }
+  ?run a ?kind ; prov:startedAtTime ?started ; prov:wasAssociatedWith/rdfs:label ?software .
+  BIND(STRAFTER(STR(?kind), "#") AS ?activity)
+  { ?run pl:model ?value . BIND("model" AS ?what) BIND("model" AS ?name) }
+  UNION
+  { ?run pl:runSetting ?s . ?s pl:settingKey ?name ; pl:settingValue ?value . BIND("setting" AS ?what) }
+  UNION
+  { ?run prov:used ?input . ?input rdfs:label ?name ; pl:sha256 ?value . BIND("input" AS ?what) }
+}
+ORDER BY ?started ?activity ?what ?name
+""", run="a run IRI, e.g. <https://w3id.org/peerlearn/data/run/...>")
+
 _ex("ccc-barrier-passages", "Barrier passages from Climate City Contracts",
     "Passages of Module A-3 (systemic barriers and opportunities) of each ingested Climate City "
     "Contract. Empty until `peerlearn ingest-ccc` has run.",

@@ -295,10 +295,17 @@ class RemoteStore(Store):
     def __init__(self, endpoint: str, update_endpoint: str | None = None, *, timeout: float = 30.0):
         from rdflib.plugins.stores.sparqlstore import SPARQLUpdateStore
 
-        self.endpoint = endpoint
-        self.update_endpoint = update_endpoint
+        from kg.redact import public_url, split_credentials
+
+        # user:password@ in a URL is sent as HTTP Basic auth; messages show only public URLs
+        endpoint, auth = split_credentials(endpoint)
+        if update_endpoint:
+            update_endpoint, update_auth = split_credentials(update_endpoint)
+            auth = auth or update_auth
+        self.endpoint = public_url(endpoint)
+        self.update_endpoint = public_url(update_endpoint) if update_endpoint else update_endpoint
         self._store = SPARQLUpdateStore(query_endpoint=endpoint, update_endpoint=update_endpoint,
-                                        timeout=timeout, autocommit=True)
+                                        timeout=timeout, autocommit=True, auth=auth)
         self._ds = Dataset(store=self._store, default_union=True)
 
     def replace_graph(self, name, graph):
@@ -340,7 +347,9 @@ class RemoteStore(Store):
 
 
 def _one_line(e: BaseException) -> str:
-    return " ".join(str(e).split()) or type(e).__name__
+    from kg.redact import scrub
+
+    return scrub(" ".join(str(e).split())) or type(e).__name__
 
 
 # ---------------------------------------------------------------------- opening

@@ -187,14 +187,14 @@ def cmd_query(args) -> int:
 
 @command("settings")
 def cmd_settings(args) -> int:
-    """Show the effective settings and what each one means."""
-    from recommender.settings import as_dict, documented_fields
+    """Show the effective settings and what each one means (secrets masked)."""
+    from recommender.settings import documented_fields, public_dict
 
     s = _settings(args)
     if args.json:
-        out(json.dumps(as_dict(s), indent=2, sort_keys=True))
+        out(json.dumps(public_dict(s), indent=2, sort_keys=True))
         return 0
-    values = as_dict(s)
+    values = public_dict(s)
     for section, key, _default, doc in documented_fields():
         out(f"{section}.{key} = {json.dumps(values[section][key])}\n    {doc}")
     return 0
@@ -590,8 +590,17 @@ def cmd_serve(args) -> int:
 
 # ------------------------------------------------------------------------ parser
 
+class _Parser(argparse.ArgumentParser):
+    """Usage errors echo the command line: never with a secret (``--set server.update_token=...``)."""
+
+    def error(self, message):
+        from recommender.settings import redact_overrides
+
+        super().error(redact_overrides(message))
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = _Parser(
         prog="peerlearn",
         description="Pair cities for peer learning on climate neutrality: knowledge graph, "
                     "semantic search, two-sided matching, learning topics and reports.")
@@ -723,7 +732,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return COMMANDS[args.command](args)
     except PeerlearnError as e:
-        err(f"peerlearn {args.command}: error: {e}")
+        from kg.redact import scrub
+
+        err(scrub(f"peerlearn {args.command}: error: {e}"))
         return e.exit_code
     except KeyboardInterrupt:
         err("interrupted")

@@ -1,33 +1,47 @@
 """Recommendations, assignments and topics back into the knowledge graph, with PROV-O
-provenance (settings, model, time), so analysts can query them with SPARQL (example queries
-``recommendations`` and ``learning-topics``)."""
+provenance, so analysts can query them with SPARQL (example queries ``recommendations``,
+``learning-topics`` and ``run-provenance``).
+
+The run is a ``pl:MatchingRun`` (``recommender.provenance``): its start time, the peerlearn
+software agent, ``prov:used`` for each input with its SHA-256, and the settings that reproduce
+it as typed ``pl:runSetting`` nodes (every weight, capacity, per_twin, overload_penalty,
+shortlist, topics_per_direction, tag_threshold, candidates, model name and precision). Settings
+come from their public view: no secret (update token, endpoint credentials) is ever written.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from rdflib import PROV, RDF, RDFS, XSD, Graph, Literal, URIRef
 
 from kg.namespaces import DATA, GRAPHS, MOD, PL
-from recommender.settings import as_dict
+from recommender.provenance import activity, add_inputs, add_setting, hash_inputs, run_settings
 from recommender.types import TWIN_FROM_PILOT, Assignment
 
 
-def run_graph(matcher, assignments: dict[int, Assignment], settings, *, when: datetime | None = None) -> Graph:
-    """The RDF of one run: ranked recommendations per twin, the assignment, topics, provenance."""
+def run_graph(matcher, assignments: dict[int, Assignment], settings, *, when: datetime | None = None,
+              inputs: Sequence[str | os.PathLike] = (), model: str | None = None) -> Graph:
+    """The RDF of one run: ranked recommendations per twin, the assignment, topics, provenance
+    (``inputs``: the files and folders the run read; ``model``: the encoder's ``model_id``,
+    name and precision, default ``model.name``)."""
     cat = matcher.catalog
     when = when or datetime.now(UTC).replace(microsecond=0)
-    cfg = json.dumps(as_dict(settings), sort_keys=True)
-    run_id = hashlib.sha256((cfg + when.isoformat()).encode()).hexdigest()[:12]
+    recorded = run_settings(settings)
+    used = hash_inputs(inputs)
+    key = json.dumps([recorded, used, when.isoformat()], sort_keys=True)
+    run_id = hashlib.sha256(key.encode()).hexdigest()[:12]
     run = DATA[f"run/{run_id}"]
     g = Graph()
-    g.add((run, RDF.type, PL.MatchingRun))
-    g.add((run, PROV.startedAtTime, Literal(when.isoformat(), datatype=XSD.dateTime)))
-    g.add((run, PL.setting, Literal(cfg)))
-    g.add((run, PL.model, Literal(settings.model.name)))
-    g.add((run, RDFS.label, Literal(f"peerlearn matching run {run_id}")))
+    activity(g, run, PL.MatchingRun, when, f"peerlearn matching run {run_id}")
+    g.add((run, PL.model, Literal(model or dict(recorded)["model.name"])))
+    for k, v in recorded:
+        add_setting(g, run, k, v)
+    add_inputs(g, run, used)
     assigned = {(p.twin, p.pilot): p for a in assignments.values() for p in a.pairs}
     for twin in sorted(cat.twins):
         ranked = matcher.rank_pilots(twin)
@@ -65,8 +79,9 @@ def run_graph(matcher, assignments: dict[int, Assignment], settings, *, when: da
     return g
 
 
-def write_run(store, matcher, assignments, settings) -> Graph:
+def write_run(store, matcher, assignments, settings, *, inputs: Sequence[str | os.PathLike] = (),
+              model: str | None = None) -> Graph:
     """Replace the recommendations graph of ``store`` with this run's."""
-    g = run_graph(matcher, assignments, settings)
+    g = run_graph(matcher, assignments, settings, inputs=inputs, model=model)
     store.replace_graph(GRAPHS.recommendations, g)
     return g

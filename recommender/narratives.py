@@ -8,17 +8,20 @@ B-2 and C-1/C-2 (portfolio, governance, social innovation) for domains and lever
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 
-from rdflib import RDF, XSD, Graph, Literal, URIRef
+from rdflib import PROV, RDF, XSD, Graph, Literal, URIRef
 
 from kg.catalog import catalog as read_catalog
 from kg.errors import InputError
 from kg.ingest.ccc_rdf import ccc_graph_name, ccc_ntriples, read_matched
-from kg.namespaces import GRAPHS, PL
+from kg.namespaces import DATA, GRAPHS, PL
 from kg.store import Store
+from recommender.provenance import activity, add_setting
 from recommender.tagging import ConceptTagger, Tag, sentences
 
 PROPERTY = {  # (role, scheme) -> direct property a tag qualifies
@@ -65,11 +68,26 @@ def ccc_passages(store: Store) -> dict[str, list[tuple[str, str, str]]]:
     return out
 
 
-def tag_graph(store: Store, tagger: ConceptTagger) -> tuple[Graph, int]:
-    """Tag every pilot and twin; return the tags graph and the number of links."""
+def tagging_activity(g: Graph, tagger: ConceptTagger, when: datetime | None = None) -> URIRef:
+    """The ``pl:TaggingRun`` behind a tags graph: when, the software, the encoder's model id
+    (name and precision) and the threshold the tagger used."""
+    when = when or datetime.now(UTC).replace(microsecond=0)
+    model = str(getattr(tagger.encoder, "model_id", "unknown"))
+    key = f"{model}|{tagger.threshold}|{tagger.top}|{when.isoformat()}"
+    run = DATA[f"tagging/{hashlib.sha256(key.encode()).hexdigest()[:12]}"]
+    activity(g, run, PL.TaggingRun, when, f"peerlearn concept tagging, {model}")
+    g.add((run, PL.model, Literal(model)))
+    add_setting(g, run, "matching.tag_threshold", float(tagger.threshold))
+    return run
+
+
+def tag_graph(store: Store, tagger: ConceptTagger, *, when: datetime | None = None) -> tuple[Graph, int]:
+    """Tag every pilot and twin; return the tags graph (with its ``pl:TaggingRun``) and the
+    number of links."""
     cat = read_catalog(store)
     passages = ccc_passages(store)
     g = Graph()
+    run = tagging_activity(g, tagger, when)
     jobs: list[tuple[str, str, str, list[str], list[URIRef | None], set[str] | None]] = []
     for role, items in (("pilot", cat.pilots.values()), ("twin", cat.twins.values())):
         for item in items:
@@ -89,11 +107,12 @@ def tag_graph(store: Store, tagger: ConceptTagger) -> tuple[Graph, int]:
         for tag in tags:
             if schemes is not None and tag.scheme not in schemes:
                 continue
-            count += _add_tag(g, URIRef(iri), role, source, tag, nodes[tag.passage_index], texts)
+            count += _add_tag(g, URIRef(iri), role, source, tag, nodes[tag.passage_index], texts, run)
     return g, count
 
 
-def _add_tag(g: Graph, subject: URIRef, role: str, source: str, tag: Tag, node: URIRef, texts) -> int:
+def _add_tag(g: Graph, subject: URIRef, role: str, source: str, tag: Tag, node: URIRef, texts,
+             run: URIRef) -> int:
     prop = PROPERTY[(role, tag.scheme)]
     code = tag.concept.rstrip("/").rsplit("/", 1)[-1]
     link = URIRef(f"{subject}/tag/{source}/{tag.scheme}/{code}")
@@ -104,6 +123,7 @@ def _add_tag(g: Graph, subject: URIRef, role: str, source: str, tag: Tag, node: 
     g.add((link, PL.status, PL.Tagged))
     g.add((link, PL.score, Literal(round(min(1.0, max(0.0, tag.score)), 6), datatype=XSD.double)))
     g.add((link, PL.evidence, node))
+    g.add((link, PROV.wasGeneratedBy, run))
     if source == "narrative":
         g.add((node, RDF.type, PL.Passage))
         g.add((node, PL.text, Literal(texts[tag.passage_index])))

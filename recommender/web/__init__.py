@@ -52,8 +52,6 @@ fails, pages answer 500 with the error. ``/healthz`` shows the state under ``rec
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 import os
 import tempfile
@@ -74,7 +72,7 @@ from starlette.staticfiles import StaticFiles
 from kg.endpoint import EndpointConfig, create_app
 from kg.errors import InputError, NotFoundError, PeerlearnError
 from recommender.assignment import Overrides, read_overrides
-from recommender.outputs import SIGNAL_WORDS
+from recommender.outputs import SIGNAL_WORDS, csv_text
 from recommender.types import MODULE_LABELS, MODULES, PILOT_FROM_TWIN, TWIN_FROM_PILOT
 from recommender.web.warmup import WarmingUp, Warmup, WarmupFailed
 
@@ -335,12 +333,9 @@ def _respond(env: Environment, data: PageData, req: PageRequest, fmt: str) -> Re
 
 
 def _csv(rows: list[dict], columns: list[str]) -> str:
-    buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n", extrasaction="ignore")
-    w.writeheader()
-    for r in rows:
-        w.writerow({k: ("true" if v is True else "false" if v is False else v) for k, v in r.items()})
-    return buf.getvalue()
+    """One table for a spreadsheet (``recommender.outputs.csv_text``: formula-like text neutralised)."""
+    return csv_text([{k: ("true" if v is True else "false" if v is False else v) for k, v in r.items()}
+                     for r in rows], columns)
 
 
 def _warming_up(env: Environment, request: Request, e: WarmingUp, fmt: str) -> Response:
