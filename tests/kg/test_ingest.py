@@ -143,11 +143,47 @@ class TestBadInput:
         with pytest.raises(InputError, match=r"d.yaml, row 2, field city: missing required field"):
             load_sources([y])
 
-    def test_malformed_turtle(self, tmp_path):
-        t = tmp_path / "bad.ttl"
-        t.write_text("@prefix ex: <http://e/> .\nex:a ex:b \n", encoding="utf-8")
-        with pytest.raises(InputError, match=r"bad.ttl, row \d+: malformed turtle"):
+    @pytest.mark.parametrize("name, text, expected", [
+        # an unterminated string on line 12: rdflib said "row 11 ... at line 12" with b'...' fragments
+        ("bad.ttl", "@prefix ex: <http://e/> .\n" + "ex:a ex:b ex:c .\n" * 10 + 'ex:a ex:b "open\nex:a ex:b ex:c .\n',
+         "bad.ttl:12: "),
+        ("bad.ttl", "@prefix ex: <http://e/> .\nex:a ex:b ex:c .\nfoo bar baz .\n",
+         "bad.ttl:3: foo is not a valid subject"),
+        ("bad.nt", "<http://e/a> <http://e/b> <http://e/c> .\n<http://e/a> <http://e/b> \"x .\n", "bad.nt:2: "),
+        ("bad.jsonld", '{"@context": {},\n "@id": "http://e/a",\n "x": 1,,\n}', "bad.jsonld:3: malformed JSON-LD"),
+    ], ids=["turtle-unterminated-string", "turtle-bad-subject", "ntriples", "json-ld"])
+    def test_malformed_rdf_gives_file_line_and_reason(self, tmp_path, name, text, expected):
+        t = tmp_path / name
+        t.write_text(text, encoding="utf-8")
+        with pytest.raises(InputError) as e:
             read_rdf(t)
+        msg = str(e.value)
+        assert msg.startswith(str(t) + ":") and expected in msg, msg
+        assert "\n" not in msg and "b'" not in msg and "row" not in msg, msg
+        assert e.value.exit_code == 2
+
+    def test_property_outside_the_ontology_is_an_error(self, mini_dir, tmp_path):
+        g = load_sources([mini_dir])
+        ttl = tmp_path / "data.ttl"
+        ttl.write_text(g.serialize(format="turtle") + "\n<https://w3id.org/peerlearn/data/pilot/P1> "
+                       "<https://w3id.org/peerlearn/ontology#worksInDomian> "
+                       "<https://w3id.org/peerlearn/concept/domain/energy> .\n", encoding="utf-8")
+        with pytest.raises(InputError, match=r"data.ttl: property <https://w3id.org/peerlearn/ontology#worksInDomian> "
+                                             r"is not in the peerlearn ontology"):
+            load_sources([ttl])
+
+    def test_json_ld_key_without_an_iri_is_an_error_not_dropped(self, tmp_path):
+        doc = {"@context": {"schema": "https://schema.org/", "pl": "https://w3id.org/peerlearn/ontology#",
+                            "name": "schema:name", "country": "schema:addressCountry"},
+               "@id": "https://w3id.org/peerlearn/data/city/northam", "@type": "pl:City",
+               "name": "Northam", "country": "NL", "nickname": "the North"}
+        f = tmp_path / "city.jsonld"
+        f.write_text(json.dumps(doc), encoding="utf-8")
+        with pytest.raises(InputError, match=r"city.jsonld, field nickname: the @context maps this key to no IRI"):
+            load_sources([f])
+        del doc["nickname"]
+        f.write_text(json.dumps(doc), encoding="utf-8")
+        assert len(load_sources([f])) == 3
 
     def test_missing_path(self, tmp_path):
         with pytest.raises(InputError, match="no such file or folder"):
