@@ -46,3 +46,35 @@ def test_a_remote_json_ld_context_is_never_fetched(tmp_path, listener):
     assert "is never fetched" in _one_line_error(run_cli("validate", str(f), cwd=tmp_path), 2)
     assert hits == []
     assert not (tmp_path / ".peerlearn" / "store").exists()
+
+
+def _billion_laughs(levels: int = 9) -> str:
+    """The classic alias bomb inside a list field: 1 kB of YAML, 10^9 values once expanded."""
+    lines = ["cities:", '  - {id: a0, name: A, country: NL, alt_names: &l0 ["lol", "lol", "lol", "lol", "lol",'
+             ' "lol", "lol", "lol", "lol", "lol"]}']
+    for i in range(1, levels):
+        lines.append(f"  - {{id: a{i}, name: A, country: NL, alt_names: &l{i} [{', '.join([f'*l{i - 1}'] * 10)}]}}")
+    return "\n".join(lines) + "\n"
+
+
+def test_a_yaml_alias_bomb_is_refused_in_bounded_memory(tmp_path):
+    """Run under a 2 GB address-space cap and a timeout, so a regression fails the test
+    instead of eating the machine (before the fix: MemoryError traceback under the cap)."""
+    import resource
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    bomb = tmp_path / "bomb.yaml"
+    bomb.write_text(_billion_laughs(), encoding="utf-8")
+    assert bomb.stat().st_size < 2000
+
+    def cap():
+        resource.setrlimit(resource.RLIMIT_AS, (2 * 2**30, 2 * 2**30))
+
+    exe = Path(sys.executable).with_name("peerlearn")
+    res = subprocess.run([str(exe), "build", str(bomb)], cwd=tmp_path, capture_output=True, text=True,
+                         timeout=120, preexec_fn=cap)
+    line = _one_line_error(res, 2)
+    assert f"{bomb}: refused YAML: aliases expand" in line
+    assert not (tmp_path / ".peerlearn" / "store").exists()

@@ -135,6 +135,45 @@ class TestBadInput:
         with pytest.raises(InputError, match="d.yaml.*malformed YAML"):
             load_sources([y])
 
+    def test_yaml_aliases_within_bounds_are_read_as_written_out(self, mini_dir, tmp_path):
+        from rdflib.compare import isomorphic
+
+        doc = _as_document(mini_dir)
+        for t in doc["twins"]:
+            t["barriers_stated"] = ["capacity", "financial"]
+        plain, aliased = tmp_path / "plain.yaml", tmp_path / "aliased.yaml"
+        plain.write_text(yaml.safe_dump(doc), encoding="utf-8")
+        # the same list once, then aliases to it, as a user writes shared values
+        shared = yaml.safe_dump(doc, default_flow_style=None)
+        shared = shared.replace("barriers_stated: [capacity, financial]", "barriers_stated: *b")
+        shared = shared.replace("barriers_stated: *b", "barriers_stated: &b [capacity, financial]", 1)
+        aliased.write_text(shared, encoding="utf-8")
+        assert shared.count("*b") == len(doc["twins"]) - 1
+        assert isomorphic(load_sources([aliased]), load_sources([plain]))
+
+    def test_yaml_alias_that_contains_itself(self, tmp_path):
+        y = tmp_path / "d.yaml"
+        y.write_text("cities:\n  - &c {id: a, name: A, country: NL, alt_names: [x, *c]}\n", encoding="utf-8")
+        with pytest.raises(InputError, match=r"d.yaml:2: refused YAML: an alias refers to a node that contains it"):
+            load_sources([y])
+
+    @pytest.mark.parametrize("value", ["[x, [y, z]]", "{a: b}"])
+    def test_nested_structure_in_a_field(self, tmp_path, value):
+        y = tmp_path / "d.yaml"
+        y.write_text(f"cities:\n  - {{id: a, name: A, country: NL, alt_names: {value}}}\n", encoding="utf-8")
+        with pytest.raises(InputError, match=r"d.yaml, row 1, field alt_names: expected a value or a list of values"):
+            load_sources([y])
+
+    @pytest.mark.parametrize("name", ["big.yaml", "big.json"])
+    def test_document_over_the_size_limit(self, tmp_path, name):
+        from kg.ingest.tabular import MAX_DOCUMENT_BYTES
+
+        big = tmp_path / name
+        with open(big, "wb") as f:
+            f.truncate(MAX_DOCUMENT_BYTES + 1)  # sparse: the size is refused before reading
+        with pytest.raises(InputError, match=rf"{name}: document of 16 MB; a YAML or JSON document may be at most"):
+            load_sources([big])
+
     def test_yaml_missing_field_names_record(self, mini_dir, tmp_path):
         doc = _as_document(mini_dir)
         del doc["twins"][1]["city"]
