@@ -78,3 +78,41 @@ def test_a_yaml_alias_bomb_is_refused_in_bounded_memory(tmp_path):
     line = _one_line_error(res, 2)
     assert f"{bomb}: refused YAML: aliases expand" in line
     assert not (tmp_path / ".peerlearn" / "store").exists()
+
+
+def test_a_build_killed_mid_write_is_cleaned_up_by_the_next_build(tmp_path):
+    """SIGKILL a real `peerlearn build` while its staging store is on disk; the next build
+    removes it (before: `.store.<random>` folders stayed forever, 165 MB at 20k cities)."""
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    from tests.conftest import ROOT
+
+    data = tmp_path / "synth"
+    subprocess.run([sys.executable, str(ROOT / "scripts" / "synth.py"), "--cities", "1500", "--out", str(data)],
+                   check=True, capture_output=True, timeout=300)
+    work = tmp_path / ".peerlearn"
+
+    def staging():
+        return sorted(p.name for p in work.iterdir() if p.name.startswith(".store.")) if work.exists() else []
+
+    exe = Path(sys.executable).with_name("peerlearn")
+    proc = subprocess.Popen([str(exe), "build", str(data)], cwd=tmp_path, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 300
+        while not any(not n.endswith(".lock") for n in staging()) and proc.poll() is None and time.time() < deadline:
+            time.sleep(0.005)
+        proc.send_signal(signal.SIGKILL)
+    finally:
+        proc.kill()
+        proc.wait(timeout=30)
+    assert proc.returncode == -signal.SIGKILL, "the build finished before its staging folder was seen"
+    assert staging(), "a killed build leaves its staging folder"
+    res = run_cli("build", str(MINI), cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    assert staging() == []
+    assert sorted(p.name for p in work.iterdir()) == ["store"]
