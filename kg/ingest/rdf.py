@@ -25,6 +25,7 @@ from kg.errors import InputError
 FORMATS = {".ttl": "turtle", ".turtle": "turtle", ".nt": "nt", ".ntriples": "nt",
            ".jsonld": "json-ld", ".json-ld": "json-ld"}
 _OX_FORMATS = {"turtle": "TURTLE", "nt": "N_TRIPLES", "json-ld": "JSON_LD"}
+_LABELS = {"turtle": "Turtle", "nt": "N-Triples", "json-ld": "JSON-LD"}
 
 # Standard properties the ontology reuses for data (see the header of ontology/peerlearn.ttl)
 # beyond those it declares, uses in its own statements or names in the SHACL shapes.
@@ -91,14 +92,21 @@ def _parse(text: str, fmt: str, base: str, path: Path):
 
     from kg.store import from_ox
 
+    return [(from_ox(ox, q.subject), from_ox(ox, q.predicate), from_ox(ox, q.object))
+            for q in _ox_quads(text, fmt, base, path)]
+
+
+def _ox_quads(text: str, fmt: str, base: str, path: Path, *, lenient: bool = False) -> list:
+    import pyoxigraph as ox
+
     try:
-        quads = list(ox.parse(text.encode("utf-8"), format=getattr(ox.RdfFormat, _OX_FORMATS[fmt]),
-                              base_iri=base, without_named_graphs=True, rename_blank_nodes=True))
+        return list(ox.parse(text.encode("utf-8"), format=getattr(ox.RdfFormat, _OX_FORMATS[fmt]),
+                             base_iri=base, without_named_graphs=True, rename_blank_nodes=True,
+                             lenient=lenient))
     except SyntaxError as e:
-        raise InputError(_reason(e), path=path, line=e.lineno) from None
+        raise InputError(f"not valid {_LABELS[fmt]}: {_reason(e)}", path=path, line=e.lineno) from None
     except (OSError, ValueError) as e:
         raise InputError(f"cannot parse {fmt}: {_one_line(str(e))}", path=path) from None
-    return [(from_ox(ox, q.subject), from_ox(ox, q.predicate), from_ox(ox, q.object)) for q in quads]
 
 
 def _reason(e: SyntaxError) -> str:
@@ -122,9 +130,9 @@ def _json(text: str, path: Path):
     try:
         return json.loads(text)
     except json.JSONDecodeError as e:
-        raise InputError(f"malformed JSON-LD: {e.msg} (column {e.colno})", path=path, line=e.lineno) from None
+        raise InputError(f"not valid JSON: {e.msg} (column {e.colno})", path=path, line=e.lineno) from None
     except RecursionError:
-        raise InputError("malformed JSON-LD: nested too deeply", path=path) from None
+        raise InputError("not valid JSON-LD: nested too deeply", path=path) from None
 
 
 def _refuse_remote_contexts(doc, path: Path) -> None:
@@ -157,8 +165,9 @@ def _with_vocab(doc):
 
 
 def _refuse_unmapped_keys(doc, base: str, path: Path) -> None:
-    unmapped = {str(p)[len(_UNMAPPED):] for _, p, _ in _parse(json.dumps(_with_vocab(doc)), "json-ld", base, path)
-                if str(p).startswith(_UNMAPPED)}
+    # lenient: a key that is no IRI even under the catch-all vocabulary ("nick name") is kept too
+    caught = _ox_quads(json.dumps(_with_vocab(doc)), "json-ld", base, path, lenient=True)
+    unmapped = {q.predicate.value[len(_UNMAPPED):] for q in caught if q.predicate.value.startswith(_UNMAPPED)}
     if unmapped:
         key = sorted(unmapped)[0]
         more = f" (and {len(unmapped) - 1} more)" if len(unmapped) > 1 else ""

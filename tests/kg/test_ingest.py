@@ -185,11 +185,11 @@ class TestBadInput:
     @pytest.mark.parametrize("name, text, expected", [
         # an unterminated string on line 12: rdflib said "row 11 ... at line 12" with b'...' fragments
         ("bad.ttl", "@prefix ex: <http://e/> .\n" + "ex:a ex:b ex:c .\n" * 10 + 'ex:a ex:b "open\nex:a ex:b ex:c .\n',
-         "bad.ttl:12: "),
+         "bad.ttl:12: not valid Turtle: "),
         ("bad.ttl", "@prefix ex: <http://e/> .\nex:a ex:b ex:c .\nfoo bar baz .\n",
-         "bad.ttl:3: foo is not a valid subject"),
-        ("bad.nt", "<http://e/a> <http://e/b> <http://e/c> .\n<http://e/a> <http://e/b> \"x .\n", "bad.nt:2: "),
-        ("bad.jsonld", '{"@context": {},\n "@id": "http://e/a",\n "x": 1,,\n}', "bad.jsonld:3: malformed JSON-LD"),
+         "bad.ttl:3: not valid Turtle: foo is not a valid subject"),
+        ("bad.nt", "<http://e/a> <http://e/b> <http://e/c> .\n<http://e/a> <http://e/b> \"x .\n", "bad.nt:2: not valid N-Triples: "),
+        ("bad.jsonld", '{"@context": {},\n "@id": "http://e/a",\n "x": 1,,\n}', "bad.jsonld:3: not valid JSON: "),
     ], ids=["turtle-unterminated-string", "turtle-bad-subject", "ntriples", "json-ld"])
     def test_malformed_rdf_gives_file_line_and_reason(self, tmp_path, name, text, expected):
         t = tmp_path / name
@@ -211,16 +211,17 @@ class TestBadInput:
                                              r"is not in the peerlearn ontology"):
             load_sources([ttl])
 
-    def test_json_ld_key_without_an_iri_is_an_error_not_dropped(self, tmp_path):
+    @pytest.mark.parametrize("key", ["nickname", "nick name"])
+    def test_json_ld_key_without_an_iri_is_an_error_not_dropped(self, tmp_path, key):
         doc = {"@context": {"schema": "https://schema.org/", "pl": "https://w3id.org/peerlearn/ontology#",
                             "name": "schema:name", "country": "schema:addressCountry"},
                "@id": "https://w3id.org/peerlearn/data/city/northam", "@type": "pl:City",
-               "name": "Northam", "country": "NL", "nickname": "the North"}
+               "name": "Northam", "country": "NL", key: "the North"}
         f = tmp_path / "city.jsonld"
         f.write_text(json.dumps(doc), encoding="utf-8")
-        with pytest.raises(InputError, match=r"city.jsonld, field nickname: the @context maps this key to no IRI"):
+        with pytest.raises(InputError, match=rf"city.jsonld, field {key}: the @context maps this key to no IRI"):
             load_sources([f])
-        del doc["nickname"]
+        del doc[key]
         f.write_text(json.dumps(doc), encoding="utf-8")
         assert len(load_sources([f])) == 3
 
