@@ -3,6 +3,14 @@
 Every error a user can cause (bad input, an unknown name, a stale index) is a
 ``PeerlearnError``; the CLI turns it into a one-line message and an exit code in one
 place (``recommender.cli.main``). Anything else is a bug and keeps its traceback.
+
+The class says the exit code, so raise the most specific one:
+
+- ``InputError`` (2): bad data, with ``ValidationError`` (SHACL, vocabularies),
+  ``QueryError`` (SPARQL that does not parse) and ``ConfigError`` (settings) under it;
+- ``NotFoundError`` (3), with ``AmbiguousNameError``;
+- ``StoreError`` (4): no store yet, or it cannot be opened, written or reached;
+- ``StaleIndexError`` (5).
 """
 
 from __future__ import annotations
@@ -78,7 +86,5 @@ class StaleIndexError(PeerlearnError):
     exit_code = 5
 
 
-class ConfigError(PeerlearnError):
-    """A settings file or value that is wrong."""
-
-    exit_code = 2
+class ConfigError(InputError):
+    """A settings file or value that is wrong (bad input, exit 2)."""

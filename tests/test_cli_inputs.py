@@ -116,3 +116,16 @@ def test_a_build_killed_mid_write_is_cleaned_up_by_the_next_build(tmp_path):
     assert res.returncode == 0, res.stderr
     assert staging() == []
     assert sorted(p.name for p in work.iterdir()) == ["store"]
+
+
+@pytest.mark.parametrize("args, code, message", [
+    (["query", "ASK { ?s ?p ?o }"], 4, ".peerlearn/store: no knowledge graph yet; run `peerlearn build` first"),
+    (["serve", "--get", "/healthz"], 4, "no knowledge graph yet"),
+    (["--set", "store.backend=rdflib", "serve", "--get", "/healthz"], 2, "serve needs the on-disk oxigraph store"),
+    (["--set", "store.backend=rdflib", "ingest-ccc", "lund.md"], 2, "the rdflib backend lives in memory"),
+])
+def test_each_error_exits_with_its_class_code(tmp_path, args, code, message):
+    """No store yet is a store problem (4), a backend that cannot do the job a settings problem
+    (2); before, both were the unclassified 1."""
+    line = _one_line_error(run_cli(*args, cwd=tmp_path), code)
+    assert message in line
