@@ -392,7 +392,7 @@ def _writable_store(settings):
     if st.backend == "remote":
         return open_store("remote", endpoint=st.endpoint, update_endpoint=st.update_endpoint or None)
     raise ConfigError("the rdflib backend lives in memory for one command: use `peerlearn run --ccc` "
-                         "or the oxigraph backend to keep ingested contracts and tags")
+                      "or the oxigraph backend to keep ingested contracts and tags")
 
 
 @command("ingest-ccc")
