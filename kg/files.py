@@ -91,6 +91,8 @@ def remove_stale_staging(target: str | os.PathLike) -> list[Path]:
                 shutil.rmtree(folder, ignore_errors=True)
                 removed.append(folder)
             continue
+        except OSError:  # another user's, or unreadable: not ours to judge
+            continue
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:  # its process is alive: leave it alone
