@@ -24,7 +24,7 @@ from pathlib import Path
 from rdflib import BNode, Dataset, Graph, Literal, URIRef
 from rdflib.term import Node
 
-from kg.errors import StoreError
+from kg.errors import QueryError, StoreError
 from kg.files import staged_dir
 from kg.results import QueryResult
 
@@ -55,7 +55,7 @@ class Store(ABC):
         requires); it then fixes that variable everywhere in the query.
 
         ``limit`` caps the rows read (``truncated`` is set when more were available).
-        Malformed SPARQL raises StoreError with the parser's message.
+        Malformed SPARQL raises QueryError (bad input) with the parser's message.
         """
 
     def select_values(self, sparql: str) -> list[dict[str, str | None]]:
@@ -145,7 +145,7 @@ class OxigraphStore(Store):
         try:
             return self._store.query(sparql, use_default_graph_as_union=True, substitutions=subs or None)
         except SyntaxError as e:
-            raise StoreError(f"SPARQL syntax error: {_one_line(e)}") from None
+            raise QueryError(f"SPARQL syntax error: {_one_line(e)}") from None
         except (OSError, ValueError, RuntimeError) as e:
             raise StoreError(f"query failed: {_one_line(e)}") from None
 
@@ -245,9 +245,15 @@ class RdflibStore(Store):
             target.add(t)
 
     def query(self, sparql, bindings=None, *, limit=None):
+        from rdflib.plugins.sparql import prepareQuery
+
+        try:  # parsing and translating: what fails here is the query's fault
+            prepared = prepareQuery(sparql, initNs=dict(self._ds.namespaces()))
+        except Exception as e:  # pyparsing's ParseException, or an undeclared prefix
+            raise QueryError(f"SPARQL syntax error: {_one_line(e)}") from None
         try:
-            res = self._ds.query(sparql, initBindings=dict(bindings or {}))
-        except Exception as e:  # rdflib raises pyparsing and assorted errors
+            res = self._ds.query(prepared, initBindings=dict(bindings or {}))
+        except Exception as e:  # rdflib raises assorted errors while evaluating
             raise StoreError(f"SPARQL error: {_one_line(e)}") from None
         return _from_rdflib_result(res, limit)
 

@@ -15,7 +15,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from kg.errors import InputError, NotFoundError, PeerlearnError
+from kg.errors import ConfigError, InputError, NotFoundError, PeerlearnError, StoreError
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {}
 
@@ -63,12 +63,16 @@ def open_configured_store(settings, *, read_only: bool = True):
     st = settings.store
     if st.backend == "oxigraph":
         path = Path(st.path)
-        if not path.exists():
-            raise PeerlearnError(f"{path}: no knowledge graph yet; run `peerlearn build` first")
+        _require_store(path)
         return open_store("oxigraph", path=path, read_only=read_only)
     if st.backend == "rdflib":
         return build(_sources(settings, None), backend="rdflib")
     return open_store("remote", endpoint=st.endpoint, update_endpoint=st.update_endpoint or None)
+
+
+def _require_store(path) -> None:
+    if not Path(path).exists():
+        raise StoreError(f"{path}: no knowledge graph yet; run `peerlearn build` first")
 
 
 def _print_summary(s: dict) -> None:
@@ -383,13 +387,12 @@ def _writable_store(settings):
 
     st = settings.store
     if st.backend == "oxigraph":
-        if not Path(st.path).exists():
-            raise PeerlearnError(f"{st.path}: no knowledge graph yet; run `peerlearn build` first")
+        _require_store(st.path)
         return open_store("oxigraph", path=st.path)
     if st.backend == "remote":
         return open_store("remote", endpoint=st.endpoint, update_endpoint=st.update_endpoint or None)
-    raise PeerlearnError("the rdflib backend lives in memory for one command: use `peerlearn run --ccc` "
-                         "or the oxigraph backend to keep ingested contracts and tags")
+    raise ConfigError("the rdflib backend lives in memory for one command: use `peerlearn run --ccc` "
+                      "or the oxigraph backend to keep ingested contracts and tags")
 
 
 @command("ingest-ccc")
@@ -554,10 +557,9 @@ def cmd_serve(args) -> int:
 
     settings = _settings(args)
     if settings.store.backend != "oxigraph":
-        raise PeerlearnError("serve needs the on-disk oxigraph store (store.backend = \"oxigraph\")")
+        raise ConfigError("serve needs the on-disk oxigraph store (store.backend = \"oxigraph\")")
     path = Path(settings.store.path)
-    if not path.exists():
-        raise PeerlearnError(f"{path}: no knowledge graph yet; run `peerlearn build` first")
+    _require_store(path)
     config = config_from(settings.server)
     if args.host:
         config = replace(config, host=args.host)

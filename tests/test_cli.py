@@ -85,7 +85,7 @@ def test_every_example_answers(built):
 
 
 @pytest.mark.parametrize("args, code, message", [
-    (["query", "SELEC nothing"], 4, "SPARQL syntax error"),
+    (["query", "SELEC nothing"], 2, "SPARQL syntax error"),
     (["query", "--example", "pilots-by-domian"], 3, "did you mean pilots-by-domain"),
     (["recommend", "Atlantis", "--no-model"], 3, "no twin named 'Atlantis'"),
     (["recommend", "Westfrod", "--no-model"], 3, "close matches: T1-westford"),

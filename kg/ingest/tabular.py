@@ -180,7 +180,82 @@ def _read_csv(path: Path, table: str) -> list[Row]:
     return rows
 
 
+# A YAML or JSON document is read whole into memory (and YAML takes about 100 times its size),
+# so it is bounded; bigger data goes in CSV files. YAML aliases (``*name``) may repeat an
+# anchored node, but may not make the document grow past ALIAS_FACTOR times the nodes written
+# (once past ALIAS_FLOOR nodes): a "billion laughs" document of 1 kB would otherwise expand
+# to 10^9 values.
+MAX_DOCUMENT_BYTES = 16 * 2**20
+ALIAS_FACTOR = 10
+ALIAS_FLOOR = 100_000
+
+
+class _AliasBomb(Exception):
+    def __init__(self, message: str, line: int | None = None):
+        super().__init__(message)
+        self.line = line
+
+
+def _yaml_loader():
+    import yaml
+
+    base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: 4x faster
+
+    class BoundedLoader(base):
+        def get_single_node(self):
+            node = super().get_single_node()
+            if node is not None:
+                _check_expansion(node)
+            return node
+
+    return BoundedLoader
+
+
+def _check_expansion(root) -> None:
+    """Refuse a composed YAML node graph whose aliases expand it past the limits, or that
+    contains itself. Each node is visited once (sizes are memoised), so this is linear in the
+    document however large the expansion."""
+    import yaml
+
+    def children(node):
+        if isinstance(node, yaml.MappingNode):
+            return [n for kv in node.value for n in kv]
+        if isinstance(node, yaml.SequenceNode):
+            return node.value
+        return []
+
+    size: dict[int, int] = {}
+    open_: set[int] = set()
+    stack = [(root, False)]
+    while stack:
+        node, done = stack.pop()
+        if done:
+            size[id(node)] = 1 + sum(size[id(c)] for c in children(node))
+            open_.discard(id(node))
+            continue
+        if id(node) in size:
+            continue
+        open_.add(id(node))
+        stack.append((node, True))
+        for c in children(node):
+            if id(c) in open_:
+                raise _AliasBomb("refused YAML: an alias refers to a node that contains it", c.start_mark.line + 1)
+            if id(c) not in size:
+                stack.append((c, False))
+    written, expanded = len(size), size[id(root)]
+    if expanded > ALIAS_FLOOR and expanded > ALIAS_FACTOR * written:
+        raise _AliasBomb(f"refused YAML: aliases expand {written:,} nodes to {expanded:,} "
+                         f"(at most {ALIAS_FACTOR} times the nodes written); write the values out")
+
+
 def _read_document(path: Path) -> dict[str, list[Row]]:
+    try:
+        size = path.stat().st_size
+    except OSError as e:
+        raise InputError(f"cannot read file ({e.strerror})", path=path) from None
+    if size > MAX_DOCUMENT_BYTES:
+        raise InputError(f"document of {size / 2**20:.0f} MB; a YAML or JSON document may be at most "
+                         f"{MAX_DOCUMENT_BYTES // 2**20} MB (use CSV files for bigger data)", path=path)
     text = _read_text(path)
     try:
         if path.suffix.lower() == ".json":
@@ -188,13 +263,17 @@ def _read_document(path: Path) -> dict[str, list[Row]]:
         else:
             import yaml
 
-            doc = yaml.safe_load(text)
+            doc = yaml.load(text, Loader=_yaml_loader())  # noqa: S506 - a SafeLoader subclass
     except json.JSONDecodeError as e:
-        raise InputError(f"malformed JSON: {e.msg}", path=path, row=e.lineno) from None
+        raise InputError(f"malformed JSON: {e.msg} (column {e.colno})", path=path, line=e.lineno) from None
+    except _AliasBomb as e:
+        raise InputError(str(e), path=path, line=e.line) from None
+    except RecursionError:
+        raise InputError("document nested too deeply", path=path) from None
     except Exception as e:  # yaml.YAMLError and friends
         mark = getattr(e, "problem_mark", None)
         raise InputError(f"malformed YAML: {getattr(e, 'problem', None) or e}", path=path,
-                         row=mark.line + 1 if mark else None) from None
+                         line=mark.line + 1 if mark else None) from None
     if doc is None:
         raise InputError("empty document", path=path)
     if not isinstance(doc, dict):
@@ -213,9 +292,12 @@ def _read_document(path: Path) -> dict[str, list[Row]]:
             where = {"path": path, "row": i}
             if not isinstance(rec, dict):
                 raise InputError(f"{table} record is not a mapping", **where)
-            for k in rec:
+            for k, v in rec.items():
                 if k not in spec:
                     raise InputError(f"unknown field {k!r} in {table}", field=str(k), **where)
+                if isinstance(v, dict) or (isinstance(v, list) and any(isinstance(x, (list, dict)) for x in v)):
+                    raise InputError("expected a value or a list of values, not a nested structure",
+                                     field=str(k), **where)
             for col, (required, _) in spec.items():
                 if required and col not in rec:
                     raise InputError(f"missing required field {col!r} in {table}", field=col, **where)

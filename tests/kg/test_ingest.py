@@ -135,6 +135,45 @@ class TestBadInput:
         with pytest.raises(InputError, match="d.yaml.*malformed YAML"):
             load_sources([y])
 
+    def test_yaml_aliases_within_bounds_are_read_as_written_out(self, mini_dir, tmp_path):
+        from rdflib.compare import isomorphic
+
+        doc = _as_document(mini_dir)
+        for t in doc["twins"]:
+            t["barriers_stated"] = ["capacity", "financial"]
+        plain, aliased = tmp_path / "plain.yaml", tmp_path / "aliased.yaml"
+        plain.write_text(yaml.safe_dump(doc), encoding="utf-8")
+        # the same list once, then aliases to it, as a user writes shared values
+        shared = yaml.safe_dump(doc, default_flow_style=None)
+        shared = shared.replace("barriers_stated: [capacity, financial]", "barriers_stated: *b")
+        shared = shared.replace("barriers_stated: *b", "barriers_stated: &b [capacity, financial]", 1)
+        aliased.write_text(shared, encoding="utf-8")
+        assert shared.count("*b") == len(doc["twins"]) - 1
+        assert isomorphic(load_sources([aliased]), load_sources([plain]))
+
+    def test_yaml_alias_that_contains_itself(self, tmp_path):
+        y = tmp_path / "d.yaml"
+        y.write_text("cities:\n  - &c {id: a, name: A, country: NL, alt_names: [x, *c]}\n", encoding="utf-8")
+        with pytest.raises(InputError, match=r"d.yaml:2: refused YAML: an alias refers to a node that contains it"):
+            load_sources([y])
+
+    @pytest.mark.parametrize("value", ["[x, [y, z]]", "{a: b}"])
+    def test_nested_structure_in_a_field(self, tmp_path, value):
+        y = tmp_path / "d.yaml"
+        y.write_text(f"cities:\n  - {{id: a, name: A, country: NL, alt_names: {value}}}\n", encoding="utf-8")
+        with pytest.raises(InputError, match=r"d.yaml, row 1, field alt_names: expected a value or a list of values"):
+            load_sources([y])
+
+    @pytest.mark.parametrize("name", ["big.yaml", "big.json"])
+    def test_document_over_the_size_limit(self, tmp_path, name):
+        from kg.ingest.tabular import MAX_DOCUMENT_BYTES
+
+        big = tmp_path / name
+        with open(big, "wb") as f:
+            f.truncate(MAX_DOCUMENT_BYTES + 1)  # sparse: the size is refused before reading
+        with pytest.raises(InputError, match=rf"{name}: document of 16 MB; a YAML or JSON document may be at most"):
+            load_sources([big])
+
     def test_yaml_missing_field_names_record(self, mini_dir, tmp_path):
         doc = _as_document(mini_dir)
         del doc["twins"][1]["city"]
@@ -143,11 +182,48 @@ class TestBadInput:
         with pytest.raises(InputError, match=r"d.yaml, row 2, field city: missing required field"):
             load_sources([y])
 
-    def test_malformed_turtle(self, tmp_path):
-        t = tmp_path / "bad.ttl"
-        t.write_text("@prefix ex: <http://e/> .\nex:a ex:b \n", encoding="utf-8")
-        with pytest.raises(InputError, match=r"bad.ttl, row \d+: malformed turtle"):
+    @pytest.mark.parametrize("name, text, expected", [
+        # an unterminated string on line 12: rdflib said "row 11 ... at line 12" with b'...' fragments
+        ("bad.ttl", "@prefix ex: <http://e/> .\n" + "ex:a ex:b ex:c .\n" * 10 + 'ex:a ex:b "open\nex:a ex:b ex:c .\n',
+         "bad.ttl:12: not valid Turtle: "),
+        ("bad.ttl", "@prefix ex: <http://e/> .\nex:a ex:b ex:c .\nfoo bar baz .\n",
+         "bad.ttl:3: not valid Turtle: foo is not a valid subject"),
+        ("bad.nt", "<http://e/a> <http://e/b> <http://e/c> .\n<http://e/a> <http://e/b> \"x .\n", "bad.nt:2: not valid N-Triples: "),
+        ("bad.jsonld", '{"@context": {},\n "@id": "http://e/a",\n "x": 1,,\n}', "bad.jsonld:3: not valid JSON: "),
+    ], ids=["turtle-unterminated-string", "turtle-bad-subject", "ntriples", "json-ld"])
+    def test_malformed_rdf_gives_file_line_and_reason(self, tmp_path, name, text, expected):
+        t = tmp_path / name
+        t.write_text(text, encoding="utf-8")
+        with pytest.raises(InputError) as e:
             read_rdf(t)
+        msg = str(e.value)
+        assert msg.startswith(str(t) + ":") and expected in msg, msg
+        assert "\n" not in msg and "b'" not in msg and "row" not in msg, msg
+        assert e.value.exit_code == 2
+
+    def test_property_outside_the_ontology_is_an_error(self, mini_dir, tmp_path):
+        g = load_sources([mini_dir])
+        ttl = tmp_path / "data.ttl"
+        ttl.write_text(g.serialize(format="turtle") + "\n<https://w3id.org/peerlearn/data/pilot/P1> "
+                       "<https://w3id.org/peerlearn/ontology#worksInDomian> "
+                       "<https://w3id.org/peerlearn/concept/domain/energy> .\n", encoding="utf-8")
+        with pytest.raises(InputError, match=r"data.ttl: property <https://w3id.org/peerlearn/ontology#worksInDomian> "
+                                             r"is not in the peerlearn ontology"):
+            load_sources([ttl])
+
+    @pytest.mark.parametrize("key", ["nickname", "nick name"])
+    def test_json_ld_key_without_an_iri_is_an_error_not_dropped(self, tmp_path, key):
+        doc = {"@context": {"schema": "https://schema.org/", "pl": "https://w3id.org/peerlearn/ontology#",
+                            "name": "schema:name", "country": "schema:addressCountry"},
+               "@id": "https://w3id.org/peerlearn/data/city/northam", "@type": "pl:City",
+               "name": "Northam", "country": "NL", key: "the North"}
+        f = tmp_path / "city.jsonld"
+        f.write_text(json.dumps(doc), encoding="utf-8")
+        with pytest.raises(InputError, match=rf"city.jsonld, field {key}: the @context maps this key to no IRI"):
+            load_sources([f])
+        del doc[key]
+        f.write_text(json.dumps(doc), encoding="utf-8")
+        assert len(load_sources([f])) == 3
 
     def test_missing_path(self, tmp_path):
         with pytest.raises(InputError, match="no such file or folder"):

@@ -8,7 +8,7 @@ from rdflib import Graph, Literal, URIRef
 
 from kg.build import load_sources, write_graphs
 from kg.catalog import catalog, summary
-from kg.errors import StoreError
+from kg.errors import PeerlearnError, QueryError, StoreError
 from kg.namespaces import DOM, GRAPHS
 from kg.queries import EXAMPLES
 from kg.store import RemoteStore, atomic_oxigraph_dir, open_store
@@ -61,9 +61,14 @@ class TestStoreContract:
         res = store.query("SELECT ?s WHERE { ?s ?p ?o }", limit=3)
         assert len(res) == 3 and res.truncated
 
-    def test_syntax_error_is_a_store_error(self, store):
-        with pytest.raises(StoreError):
-            store.query("SELEC ?x WHERE {")
+    @pytest.mark.parametrize("text", ["SELEC ?x WHERE {", "SELECT ?x WHERE { ?x ?p }",
+                                      "SELECT ?x WHERE { ?x undeclared:p ?o }"])
+    def test_syntax_error_is_bad_input_with_the_parsers_message(self, store, text):
+        with pytest.raises(PeerlearnError) as e:
+            store.query(text)
+        if store.backend != "remote":  # the remote store reports what the endpoint answered
+            assert isinstance(e.value, QueryError) and e.value.exit_code == 2
+            assert str(e.value).startswith("SPARQL syntax error: ") and "\n" not in str(e.value)
 
     def test_replace_graph_replaces(self, store):
         g = Graph()
