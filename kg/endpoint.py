@@ -406,7 +406,8 @@ def _worker_main() -> None:
     except OSError as e:
         _send_frame(out, ("err", 500, f"cannot open the store: {e}"))
         return
-    _send_frame(out, ("ready", {"pid": os.getpid(), "isolated": isolated, **_stats(ox, store)}))
+    counted = _stats(ox, store) if args.get("stats", True) else {}  # len() reads the whole store
+    _send_frame(out, ("ready", {"pid": os.getpid(), "isolated": isolated, **counted}))
     while True:
         job = _recv_frame_blocking(inp)
         if job is None:
@@ -681,7 +682,7 @@ class FairQueue:
             self._turns.remove(w.client)
 
 
-_LONG_NICE = 10  # CPU niceness of a worker moved to the long lane (short-lane workers keep 0)
+_LONG_NICE = 19  # CPU niceness of a worker moved to the long lane (short-lane workers keep 0)
 
 
 class WorkerPool:
@@ -689,8 +690,8 @@ class WorkerPool:
 
     Two lanes keep cheap queries fast while expensive ones run (see the module docstring):
     ``size`` short-lane workers take every query, handed out through a FairQueue (``max_queued``
-    waiting at most, a quarter of that per client, each for at most ``wait`` s); one client
-    holds at most half of them at a time (at least one), the rest stay for others. A query still
+    waiting at most, a quarter of that per client, each for at most ``wait`` s); when several
+    clients wait, those holding less than half of the workers go first. A query still
     running after ``slice`` s moves aside: its worker leaves the short lane for the long one
     (reniced) and one of ``spares`` pre-started workers takes its place; a new spare starts in
     the background. The long query runs on to the timeout; its worker is retired afterwards. At
@@ -789,14 +790,13 @@ class WorkerPool:
             return {"busy": self.busy, "long_queries": len(self._long), "spare_workers": len(self._spare),
                     "queued": len(self._queue)}
 
-    def _spawn(self, mode: str = "worker") -> _Worker:
+    def _spawn(self, mode: str = "worker", *, stats: bool = True) -> _Worker:
         args = json.dumps({"path": self.path, "mode": mode, "isolate": self.isolate,
-                           "memory_mb": self.memory_mb, "parent": os.getpid()})
+                           "memory_mb": self.memory_mb, "parent": os.getpid(), "stats": stats})
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p)
-        proc = subprocess.Popen(
-            [sys.executable, "-c", "from kg.endpoint import _worker_main; _worker_main()", args],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, close_fds=True)
+        proc = subprocess.Popen([sys.executable, "-c", _WORKER_BOOT, args, str(ROOT / "kg")],
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, close_fds=True)
         self._procs[proc.pid] = proc
         try:
             reply = self._recv(proc, time.monotonic() + 60)
@@ -807,7 +807,7 @@ class WorkerPool:
             self._kill(proc)
             raise StoreError(reply[2])
         info = reply[1]
-        self.stats.update({k: info[k] for k in ("triples", "graphs", "isolated")})
+        self.stats.update({k: info[k] for k in ("triples", "graphs", "isolated") if k in info})
         return _Worker(proc, info, self.generation)
 
     def _kill(self, proc: subprocess.Popen) -> None:
@@ -824,7 +824,8 @@ class WorkerPool:
     def _dispatch(self) -> None:
         """Free short-lane workers to waiting queries, in fair order, within the client limit."""
         while self._idle:
-            waiter = self._queue.pop(self._may_hold)
+            # clients under their share first; the rest when none of those waits (no worker idles)
+            waiter = self._queue.pop(self._may_hold) or self._queue.pop()
             if waiter is None:
                 return
             w = self._idle.pop()
@@ -852,7 +853,7 @@ class WorkerPool:
             with self._lock:
                 if self.closed:
                     raise _closing()
-                if self._idle and not self._queue and self._may_hold(client):
+                if self._idle and not self._queue:
                     w = self._idle.pop()
                     self._hold(w, client)
                 else:
@@ -864,7 +865,7 @@ class WorkerPool:
                     if why == "full":
                         raise EndpointError(503, f"{len(self._queue)} queries are waiting already; "
                                                  "try again shortly", headers={"Retry-After": "1"}, note="busy")
-                    self._dispatch()  # a free worker may be waiting for this very client
+                    self._dispatch()
             if waiter is not None:
                 waiter.event.wait(max(0.0, give_up - time.monotonic()))
                 with self._lock:
@@ -967,7 +968,7 @@ class WorkerPool:
             if self.closed:
                 break
             try:
-                w = self._spawn()
+                w = self._spawn(stats=False)
                 break
             except StoreError as e:
                 if self.closed:  # killed by close(): no failure to report
@@ -1017,10 +1018,10 @@ class WorkerPool:
                 if reply[0] == "ok":
                     self.stats.update(reply[1])
             start = time.monotonic()
+            cpu0 = _cpu_seconds(w.proc.pid) if self.slice is not None else None
             self._send(w.proc, job)
-            if self.slice is not None and self.slice < timeout and \
-                    not _readable(w.proc.stdout.fileno(), start + self.slice):
-                self._move_aside(w, client, start + timeout)
+            if self.slice is not None and self.slice < timeout:
+                self._watch_slice(w, client, start, start + timeout, cpu0)
             reply = self._recv(w.proc, start + timeout)
         except TimeoutError:
             self._retire(w, failed=True)
@@ -1044,6 +1045,22 @@ class WorkerPool:
             raise
         self._release(w)
         return reply
+
+    def _watch_slice(self, w: _Worker, client: str, start: float, deadline: float, cpu0: float | None) -> None:
+        """Move the query aside once it has used ``slice`` s of CPU (so a cheap query that is
+        only slow because the machine is busy stays), or 4 slices of wall time (I/O-bound)."""
+        fd = w.proc.stdout.fileno()
+        check = start + self.slice
+        while not _readable(fd, min(check, deadline)):
+            now = time.monotonic()
+            if now >= deadline:
+                return  # _recv raises TimeoutError
+            cpu = _cpu_seconds(w.proc.pid)
+            used = None if cpu is None or cpu0 is None else cpu - cpu0
+            if used is None or used >= self.slice or now - start >= 4 * self.slice:
+                self._move_aside(w, client, deadline)
+                return
+            check = now + max(0.05, self.slice - used)
 
     def _check_store_changed(self) -> None:
         """A store directory replaced (``peerlearn build``) or written to: workers re-open it."""
@@ -1075,9 +1092,34 @@ class WorkerPool:
             raise EndpointError(reply[1], reply[2])
 
 
+# A worker imports this module without running kg/__init__ (rdflib and the rest of the package):
+# that import is most of a worker's start-up cost, paid again for every replacement.
+_WORKER_BOOT = """
+import sys, types
+kg = types.ModuleType("kg")
+kg.__path__ = [sys.argv[2]]
+sys.modules["kg"] = kg
+from kg.endpoint import _worker_main
+_worker_main()
+"""
+
+
 def _closing() -> EndpointError:
     return EndpointError(503, "the endpoint is shutting down", headers={"Connection": "close"},
                          note="closing")
+
+
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def _cpu_seconds(pid: int) -> float | None:
+    """CPU time (user + system) a process has used so far; None where /proc cannot tell."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            fields = f.read().rsplit(b")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS
+    except (OSError, IndexError, ValueError):
+        return None
 
 
 def _readable(fd: int, deadline: float) -> bool:
