@@ -19,7 +19,8 @@ Routes
 Error statuses: 400 malformed request or query (the parser's message in the body), a
 ``SERVICE`` clause, or a result over ``max_results``; 403 update refused; 405 method; 406 no
 acceptable format; 413 body over ``max_body_bytes``; 414 query string over it; 415 wrong media
-type or charset; 503 ``query time limit of N s exceeded`` or all workers busy. Bodies of errors
+type or charset; 429 one client's share used up (a second long query, too many waiting); 503
+``query time limit of N s exceeded``, workers busy, or shutting down. Bodies of errors
 are ``text/plain``. Every request is logged as one JSON line (method, path, status, duration
 ms, bytes, client, and a note for refusals) through ``log``.
 
@@ -29,26 +30,37 @@ How queries run, and why (measured with pyoxigraph 0.5.13 on the 2-core machine)
   iterator with a deadline check between rows bounds nothing when the first row is the last
   work: ``SELECT (COUNT(*) ...) {?a ?b ?c . ?d ?e ?f . ?g ?h ?i}`` over 300 triples spends
   its whole 10 s inside one ``next()`` call, and ORDER BY / GROUP BY do the same.
-- So queries run in ``workers`` long-lived worker processes (``python -c ... _worker_main``)
-  that open the store with ``pyoxigraph.Store.read_only`` (60 ms; they see the store as it was
-  when opened) and answer over a pipe. The server waits for an answer with ``select`` and a
-  deadline; past ``query_timeout`` it SIGKILLs the worker (the runaway query stops burning a
-  core at once), answers 503, and starts a replacement in the background (about 0.3 s). A
-  worker also gets an address-space limit (``worker_memory_mb``): a query that would eat the
-  machine's memory aborts the worker instead, answered with 503 too.
+- So queries run in long-lived worker processes (``python -c ... _worker_main``) that open the
+  store with ``pyoxigraph.Store.read_only`` (60 ms; they see the store as it was when opened)
+  and answer over a pipe. The server waits for an answer with ``select`` and a deadline; past
+  ``query_timeout`` it SIGKILLs the worker (the runaway query stops burning a core at once) and
+  answers 503. A worker also gets an address-space limit (``worker_memory_mb``): a query that
+  would eat the machine's memory aborts the worker instead, answered with 503 too. Workers
+  ignore SIGINT/SIGTERM (a terminal or service manager signals the whole process group): the
+  server stops them once running queries have finished.
+- One client cannot stall the others (``WorkerPool``). ``workers`` short-lane workers (default:
+  one per core, 2 to 8) take every query from a fair queue: one line per client (its remote
+  address; behind a reverse proxy, the proxy), served in turn, so a burst from one client waits
+  behind itself; waiting is bounded (``max_queued``, a quarter of it per client: 503 / 429;
+  at most ``query_timeout`` s: 503 "busy"). A query that has used ``query_slice`` s of CPU (or
+  4 slices of wall time) moves aside: its worker leaves the short lane for the long one (CPU
+  niceness 19, SCHED_IDLE: it gets what the short lane leaves), and a pre-started spare (two
+  are kept) takes its place at once; the long query runs on to the timeout and its worker is
+  then retired. At most ``long_queries`` run at once (default: ``workers``; beyond it 503) and
+  ``long_queries_per_client`` per client (default 1; beyond it 429 with Retry-After): such a
+  query is stopped at its slice. CPU time rather than wall time, because on a busy machine a
+  cheap query can take 0.5 s of wall time. Replacing a worker costs ~0.2 s of CPU (it imports
+  this module without ``kg/__init__``, and only the first workers count the store).
 - The result-size limit is enforced while rows are read from pyoxigraph's lazy iterator: the
   worker stops at ``max_results + 1`` and the request fails with a 400 that says to add a
   LIMIT (an error rather than a silent truncation, which SPARQL clients cannot see).
-- Waiting for a free worker is bounded too (``query_timeout``); then 503 "busy".
 - An in-memory ``store=`` (tests, or a non-Oxigraph backend) is first copied into a private
   temporary on-disk store that the workers open; updates then change that copy only.
 - Updates (when allowed) run in a one-shot writer process under the same deadline; then the
   query workers re-open the store to see them. They also re-open it when its directory is
   replaced or written to by another process (a ``peerlearn build`` while serving).
-- Cost: a query's round trip to a worker is ~0.1 ms. ``scripts/load_endpoint.py`` (100k
-  triples, 8 clients on the same 2 cores, 2 workers, half point lookups and half two-hop
-  joins): ~350 queries/s, p50 18 ms, p99 92 ms, no errors; RSS flat (server 40 MB, workers
-  2 x 66 MB) over the run.
+- Cost: a query's round trip to a worker is ~0.1 ms; ``scripts/load_endpoint.py`` measures
+  throughput and latency with and without runaway queries (figures in README.md).
 - Updates see pyoxigraph's real default graph, not the union that queries see (SPARQL Update
   semantics); use ``GRAPH`` / ``WITH`` in updates.
 
@@ -682,7 +694,7 @@ class FairQueue:
             self._turns.remove(w.client)
 
 
-_LONG_NICE = 19  # CPU niceness of a worker moved to the long lane (short-lane workers keep 0)
+_LONG_NICE = 19  # a worker moved to the long lane: niceness 19 and SCHED_IDLE (short lane: 0)
 
 
 class WorkerPool:
@@ -942,8 +954,9 @@ class WorkerPool:
         if refusal is not None:
             self._retire(w, failed=True)
             raise refusal
-        with contextlib.suppress(OSError):
+        with contextlib.suppress(OSError, AttributeError):
             os.setpriority(os.PRIO_PROCESS, w.proc.pid, _LONG_NICE)
+            os.sched_setscheduler(w.proc.pid, os.SCHED_IDLE, os.sched_param(0))
         self._top_up()
 
     def _top_up(self) -> None:
