@@ -140,7 +140,7 @@ class EndpointConfig:
     allow_update: bool = False       # SPARQL Update needs this AND the bearer token
     update_token: str | None = None
     workers: int = 0                 # short-lane query worker processes; 0: one per core, 2 to 8
-    query_slice: float = 0.5         # s a query may hold a short-lane worker; then it moves aside
+    query_slice: float = 0.5         # s of CPU a query may use in the short lane; then it moves aside
     long_queries: int = 0            # long queries running at once (503 beyond); 0: = workers
     long_queries_per_client: int = 1  # ... per client address (429 beyond)
     max_queued: int = 64             # queries waiting for a worker (503 beyond; 429 beyond a
