@@ -145,3 +145,42 @@ def _healthy(url: str) -> bool:
         return httpx.get(url + "/healthz", timeout=5).status_code == 200
     except httpx.HTTPError:
         return False
+
+
+def test_waiting_is_bounded_per_client_and_in_all(tmp_path):
+    """A client cannot fill the queue: past its quarter it gets 429, past the total others get 503."""
+    from kg.endpoint import EndpointError, QueryTimeout, WorkerPool
+
+    pool = WorkerPool(make_disk_store(tmp_path / "db"), 1, isolate=False, slice=None, max_queued=4)
+    job = {"op": "query", "query": RUNAWAY, "default_graphs": None, "named_graphs": None,
+           "has_from": False, "select_format": "json", "graph_format": None, "max_results": 10}
+    cheap = dict(job, query="ASK {}")
+    outcomes: dict[str, object] = {}
+
+    def run(name, j, client, timeout=20.0):
+        try:
+            outcomes[name] = pool.run(j, timeout, wait=20.0, client=client)[0]
+        except (EndpointError, QueryTimeout) as e:
+            outcomes[name] = getattr(e, "status", "timeout")
+
+    try:
+        pool.start()
+        holder = threading.Thread(target=run, args=("runaway", job, "bad", 3.0))
+        holder.start()
+        assert _wait_until(lambda: pool.busy == 1)
+        waiting = [threading.Thread(target=run, args=(c, cheap, c)) for c in ("b", "c", "d", "e")]
+        for t in waiting:  # one each: the queue's total (4) is reached
+            t.start()
+            assert _wait_until(lambda n=waiting.index(t) + 1: pool.lanes()["queued"] == n)
+        with pytest.raises(EndpointError) as per_client:
+            pool.run(cheap, 5.0, client="b")  # b already has its one waiting query
+        assert per_client.value.status == 429
+        with pytest.raises(EndpointError) as full:
+            pool.run(cheap, 5.0, client="f")
+        assert full.value.status == 503 and "waiting" in full.value.message
+        holder.join(30)
+        for t in waiting:
+            t.join(30)
+    finally:
+        pool.close()
+    assert outcomes == {"runaway": "timeout", "b": "ok", "c": "ok", "d": "ok", "e": "ok"}
