@@ -25,7 +25,8 @@ Routes
 Error statuses: 400 malformed request or query (the parser's message in the body), a
 ``SERVICE`` clause, or a result over ``max_results``; 403 update refused; 405 method; 406 no
 acceptable format; 413 body over ``max_body_bytes``; 414 query string over it; 415 wrong media
-type or charset; 503 ``query time limit of N s exceeded`` or all workers busy. Bodies of errors
+type or charset; 429 one client's share used up (a second long query, too many waiting); 503
+``query time limit of N s exceeded``, workers busy, or shutting down. Bodies of errors
 are ``text/plain``. Every request is logged as one JSON line (method, path, status, duration
 ms, bytes, client, and a note for refusals) through ``log``.
 
@@ -35,26 +36,37 @@ How queries run, and why (measured with pyoxigraph 0.5.13 on the 2-core machine)
   iterator with a deadline check between rows bounds nothing when the first row is the last
   work: ``SELECT (COUNT(*) ...) {?a ?b ?c . ?d ?e ?f . ?g ?h ?i}`` over 300 triples spends
   its whole 10 s inside one ``next()`` call, and ORDER BY / GROUP BY do the same.
-- So queries run in ``workers`` long-lived worker processes (``python -c ... _worker_main``)
-  that open the store with ``pyoxigraph.Store.read_only`` (60 ms; they see the store as it was
-  when opened) and answer over a pipe. The server waits for an answer with ``select`` and a
-  deadline; past ``query_timeout`` it SIGKILLs the worker (the runaway query stops burning a
-  core at once), answers 503, and starts a replacement in the background (about 0.3 s). A
-  worker also gets an address-space limit (``worker_memory_mb``): a query that would eat the
-  machine's memory aborts the worker instead, answered with 503 too.
+- So queries run in long-lived worker processes (``python -c ... _worker_main``) that open the
+  store with ``pyoxigraph.Store.read_only`` (60 ms; they see the store as it was when opened)
+  and answer over a pipe. The server waits for an answer with ``select`` and a deadline; past
+  ``query_timeout`` it SIGKILLs the worker (the runaway query stops burning a core at once) and
+  answers 503. A worker also gets an address-space limit (``worker_memory_mb``): a query that
+  would eat the machine's memory aborts the worker instead, answered with 503 too. Workers
+  ignore SIGINT/SIGTERM (a terminal or service manager signals the whole process group): the
+  server stops them once running queries have finished.
+- One client cannot stall the others (``WorkerPool``). ``workers`` short-lane workers (default:
+  one per core, 2 to 8) take every query from a fair queue: one line per client (its remote
+  address; behind a reverse proxy, the proxy), served in turn, so a burst from one client waits
+  behind itself; waiting is bounded (``max_queued``, a quarter of it per client: 503 / 429;
+  at most ``query_timeout`` s: 503 "busy"). A query that has used ``query_slice`` s of CPU (or
+  4 slices of wall time) moves aside: its worker leaves the short lane for the long one (CPU
+  niceness 19, SCHED_IDLE: it gets what the short lane leaves), and a pre-started spare (two
+  are kept) takes its place at once; the long query runs on to the timeout and its worker is
+  then retired. At most ``long_queries`` run at once (default: ``workers``; beyond it 503) and
+  ``long_queries_per_client`` per client (default 1; beyond it 429 with Retry-After): such a
+  query is stopped at its slice. CPU time rather than wall time, because on a busy machine a
+  cheap query can take 0.5 s of wall time. Replacing a worker costs ~0.2 s of CPU (it imports
+  this module without ``kg/__init__``, and only the first workers count the store).
 - The result-size limit is enforced while rows are read from pyoxigraph's lazy iterator: the
   worker stops at ``max_results + 1`` and the request fails with a 400 that says to add a
   LIMIT (an error rather than a silent truncation, which SPARQL clients cannot see).
-- Waiting for a free worker is bounded too (``query_timeout``); then 503 "busy".
 - An in-memory ``store=`` (tests, or a non-Oxigraph backend) is first copied into a private
   temporary on-disk store that the workers open; updates then change that copy only.
 - Updates (when allowed) run in a one-shot writer process under the same deadline; then the
   query workers re-open the store to see them. They also re-open it when its directory is
   replaced or written to by another process (a ``peerlearn build`` while serving).
-- Cost: a query's round trip to a worker is ~0.1 ms. ``scripts/load_endpoint.py`` (100k
-  triples, 8 clients on the same 2 cores, 2 workers, half point lookups and half two-hop
-  joins): ~350 queries/s, p50 18 ms, p99 92 ms, no errors; RSS flat (server 40 MB, workers
-  2 x 66 MB) over the run.
+- Cost: a query's round trip to a worker is ~0.1 ms; ``scripts/load_endpoint.py`` measures
+  throughput and latency with and without runaway queries (figures in README.md).
 - Updates see pyoxigraph's real default graph, not the union that queries see (SPARQL Update
   semantics); use ``GRAPH`` / ``WITH`` / ``USING`` (or ``using-graph-uri``) in updates.
 
@@ -75,7 +87,9 @@ whose Host header names the loopback (no DNS rebinding).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import contextvars
 import ctypes
 import hmac
 import html
@@ -83,7 +97,6 @@ import json
 import logging
 import os
 import pickle
-import queue
 import re
 import select
 import shutil
@@ -96,6 +109,7 @@ import tempfile
 import threading
 import time
 import weakref
+from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -131,7 +145,12 @@ class EndpointConfig:
     max_body_bytes: int = 1_000_000  # request body (and GET query string) limit -> 413 / 414
     allow_update: bool = False       # SPARQL Update needs this AND the bearer token
     update_token: str | None = field(default=None, repr=False)  # a secret: never in a repr
-    workers: int = 2                 # query worker processes
+    workers: int = 0                 # short-lane query worker processes; 0: one per core, 2 to 8
+    query_slice: float = 0.5         # s of CPU a query may use in the short lane; then it moves aside
+    long_queries: int = 0            # long queries running at once (503 beyond); 0: = workers
+    long_queries_per_client: int = 1  # ... per client address (429 beyond)
+    max_queued: int = 64             # queries waiting for a worker (503 beyond; 429 beyond a
+    #                                  quarter of it from one client)
     worker_memory_mb: int | None = 2048  # address-space limit of a worker process
     isolate_network: bool = True     # move workers into an empty network namespace when possible
     allowed_hosts: tuple[str, ...] | None = None  # Host header names; None: loopback names when
@@ -470,7 +489,10 @@ def _worker_main() -> None:
         with contextlib.suppress(ValueError, OSError):
             resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     threading.Thread(target=_watch_parent, args=(args["parent"],), daemon=True).start()
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the server's Ctrl-C is the server's to handle
+    # The server's Ctrl-C / SIGTERM (sent to the whole process group by terminals and service
+    # managers) is the server's to handle: it lets running queries finish, then stops workers.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
     import pyoxigraph as ox
 
@@ -484,7 +506,8 @@ def _worker_main() -> None:
     except OSError as e:
         _send_frame(out, ("err", 500, f"cannot open the store: {e}"))
         return
-    _send_frame(out, ("ready", {"pid": os.getpid(), "isolated": isolated, **_stats(ox, store)}))
+    counted = _stats(ox, store) if args.get("stats", True) else {}  # len() reads the whole store
+    _send_frame(out, ("ready", {"pid": os.getpid(), "isolated": isolated, **counted}))
     while True:
         job = _recv_frame_blocking(inp)
         if job is None:
@@ -664,28 +687,143 @@ class QueryTimeout(Exception):
 
 
 class _Worker:
-    __slots__ = ("proc", "info", "generation")
+    __slots__ = ("proc", "info", "generation", "lane", "client")
 
     def __init__(self, proc: subprocess.Popen, info: dict, generation: int):
         self.proc, self.info, self.generation = proc, info, generation
+        self.lane = "new"  # "short", "long", "spare", or "gone" once retired
+        self.client: str | None = None  # whose query a short-lane worker runs
+
+
+def default_workers() -> int:
+    """Short-lane query workers when none are configured: one per usable core, 2 to 8."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cores = os.cpu_count() or 2
+    return max(2, min(8, cores))
+
+
+# The client of the request being handled (its remote address), set by _Frontdoor; the pool's
+# fair queue and its per-client limit of long queries key on it.
+_CLIENT: contextvars.ContextVar[str] = contextvars.ContextVar("peerlearn_endpoint_client", default="")
+
+
+class _Waiter:
+    __slots__ = ("client", "event", "worker")
+
+    def __init__(self, client: str):
+        self.client, self.event, self.worker = client, threading.Event(), None
+
+
+class FairQueue:
+    """Queries waiting for a short-lane worker: one line per client, the lines served in turn.
+
+    A client that sends many queries at once waits behind its own queries only. ``limit`` bounds
+    the waiting queries in all, ``per_client`` those of one client. Not thread-safe: WorkerPool
+    calls it under its lock.
+
+    >>> q = FairQueue(limit=10, per_client=3)
+    >>> [q.push(c)[0].client for c in "aaab"]
+    ['a', 'a', 'a', 'b']
+    >>> q.push("a")
+    (None, 'client')
+    >>> "".join(q.pop().client for _ in range(3))
+    'aba'
+    >>> q.pop(lambda client: client != "a") is None  # a client at its limit is skipped
+    True
+    """
+
+    def __init__(self, limit: int, per_client: int):
+        self.limit, self.per_client = max(1, limit), max(1, per_client)
+        self._lines: dict[str, deque[_Waiter]] = {}
+        self._turns: deque[str] = deque()  # clients with waiting queries, next to serve first
+        self.n = 0
+
+    def __len__(self) -> int:
+        return self.n
+
+    def push(self, client: str) -> tuple[_Waiter | None, str | None]:
+        """(a new waiter, None), or (None, "full" / "client") when a bound is reached."""
+        line = self._lines.get(client)
+        if line is not None and len(line) >= self.per_client:
+            return None, "client"
+        if self.n >= self.limit:
+            return None, "full"
+        if line is None:
+            line = self._lines[client] = deque()
+            self._turns.append(client)
+        w = _Waiter(client)
+        line.append(w)
+        self.n += 1
+        return w, None
+
+    def pop(self, eligible: Callable[[str], bool] | None = None) -> _Waiter | None:
+        """The oldest waiter of the next client in turn (skipping those ``eligible`` refuses)."""
+        client = next((c for c in self._turns if eligible is None or eligible(c)), None)
+        if client is None:
+            return None
+        self._turns.remove(client)
+        line = self._lines[client]
+        w = line.popleft()
+        self.n -= 1
+        if line:
+            self._turns.append(client)
+        else:
+            del self._lines[client]
+        return w
+
+    def remove(self, w: _Waiter) -> None:
+        line = self._lines.get(w.client)
+        if line is None or w not in line:
+            return
+        line.remove(w)
+        self.n -= 1
+        if not line:
+            del self._lines[w.client]
+            self._turns.remove(w.client)
+
+
+_LONG_NICE = 19  # a worker moved to the long lane: niceness 19 and SCHED_IDLE (short lane: 0)
 
 
 class WorkerPool:
-    """``size`` worker processes over the on-disk store at ``path``; thread-safe, loop-free.
+    """Query worker processes over the on-disk store at ``path``; thread-safe, loop-free.
 
-    ``run(job)`` blocks (call it from a thread): it takes an idle worker (waiting at most
-    ``wait`` s), sends the job and waits for the answer until the deadline; on a timeout the
-    worker is killed and replaced in the background.
+    Two lanes keep cheap queries fast while expensive ones run (see the module docstring):
+    ``size`` short-lane workers take every query, handed out through a FairQueue (``max_queued``
+    waiting at most, a quarter of that per client, each for at most ``wait`` s); when several
+    clients wait, those holding less than half of the workers go first. A query still
+    running after ``slice`` s moves aside: its worker leaves the short lane for the long one
+    (reniced) and one of ``spares`` pre-started workers takes its place; a new spare starts in
+    the background. The long query runs on to the timeout; its worker is retired afterwards. At
+    most ``long_limit`` long queries run at once (503 beyond), ``long_per_client`` per client
+    (429 beyond): such a query is stopped at its slice. ``slice=None``: queries keep their
+    worker until the timeout. ``run(job)`` blocks (call it from a thread).
     """
 
     def __init__(self, path: str | os.PathLike, size: int = 2, *, memory_mb: int | None = None,
-                 isolate: bool = True, log: Callable[[str], None] | None = None):
+                 isolate: bool = True, log: Callable[[str], None] | None = None,
+                 slice: float | None = 0.5, long_limit: int | None = None, long_per_client: int = 1,
+                 max_queued: int = 64, spares: int = 2):
         self.path = str(path)
         self.size = max(1, int(size))
         self.memory_mb = memory_mb
         self.isolate = isolate
+        self.slice = slice
+        self.long_limit = max(1, int(long_limit or self.size))
+        self.long_per_client = max(1, int(long_per_client))
+        self.short_per_client = max(1, self.size // 2)
+        self.spares = max(0, int(spares))
         self._log = log or (lambda line: None)
-        self._idle: queue.Queue[_Worker | None] = queue.Queue()
+        self._queue = FairQueue(max_queued, max(1, max_queued // 4))
+        self._idle: list[_Worker] = []               # short lane, free
+        self._short: set[_Worker] = set()            # short lane, free or busy
+        self._spare: list[_Worker] = []
+        self._long: dict[_Worker, tuple[str, float]] = {}  # -> (client, deadline)
+        self._long_by_client: dict[str, int] = {}
+        self._short_by_client: dict[str, int] = {}
+        self._pending = 0                            # spawns in progress
         self._procs: dict[int, subprocess.Popen] = {}
         self._lock = threading.Lock()
         self._write_lock = threading.Lock()
@@ -693,7 +831,6 @@ class WorkerPool:
         self.closed = False
         self.generation = 0
         self.stats: dict[str, Any] = {"triples": None, "graphs": [], "isolated": None}
-        self.busy = 0
         self.restarts = 0
         self._signature = _dir_signature(self.path)
         self._finalizer = weakref.finalize(self, _kill_all, self._procs)
@@ -712,36 +849,56 @@ class WorkerPool:
             except BaseException as e:  # reported below
                 spawned.append(e)
 
-        threads = [threading.Thread(target=one) for _ in range(self.size)]
+        threads = [threading.Thread(target=one) for _ in range(self.size + self.spares)]
         for t in threads:
             t.start()
         for t in threads:
             t.join()
         errors = [w for w in spawned if isinstance(w, BaseException)]
-        for w in spawned:
-            if isinstance(w, _Worker):
-                self._idle.put(w)
         if errors:
             self.close()
             raise StoreError(f"query workers failed to start: {errors[0]}")
+        with self._lock:
+            for w in spawned:
+                assert isinstance(w, _Worker)
+                if len(self._short) < self.size:
+                    w.lane = "short"
+                    self._short.add(w)
+                    self._idle.append(w)
+                else:
+                    w.lane = "spare"
+                    self._spare.append(w)
+            self._dispatch()
 
     def close(self) -> None:
-        self.closed = True
-        for _ in range(self.size + 8):
-            self._idle.put(None)
+        """Stop every worker; queries waiting for one get 503. No worker starts afterwards."""
+        with self._lock:
+            self.closed = True
+            while (waiter := self._queue.pop()) is not None:
+                waiter.event.set()
+            self._idle.clear()
         _kill_all(self._procs)
 
     def pids(self) -> list[int]:
         return sorted(self._procs)
 
-    def _spawn(self, mode: str = "worker") -> _Worker:
+    @property
+    def busy(self) -> int:
+        """Workers running a query (either lane)."""
+        return len(self._short) - len(self._idle) + len(self._long)
+
+    def lanes(self) -> dict[str, int]:
+        with self._lock:
+            return {"busy": self.busy, "long_queries": len(self._long), "spare_workers": len(self._spare),
+                    "queued": len(self._queue)}
+
+    def _spawn(self, mode: str = "worker", *, stats: bool = True) -> _Worker:
         args = json.dumps({"path": self.path, "mode": mode, "isolate": self.isolate,
-                           "memory_mb": self.memory_mb, "parent": os.getpid()})
+                           "memory_mb": self.memory_mb, "parent": os.getpid(), "stats": stats})
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p)
-        proc = subprocess.Popen(
-            [sys.executable, "-c", "from kg.endpoint import _worker_main; _worker_main()", args],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, close_fds=True)
+        proc = subprocess.Popen([sys.executable, "-c", _WORKER_BOOT, args, str(ROOT / "kg")],
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, close_fds=True)
         self._procs[proc.pid] = proc
         try:
             reply = self._recv(proc, time.monotonic() + 60)
@@ -752,7 +909,7 @@ class WorkerPool:
             self._kill(proc)
             raise StoreError(reply[2])
         info = reply[1]
-        self.stats.update({k: info[k] for k in ("triples", "graphs", "isolated")})
+        self.stats.update({k: info[k] for k in ("triples", "graphs", "isolated") if k in info})
         return _Worker(proc, info, self.generation)
 
     def _kill(self, proc: subprocess.Popen) -> None:
@@ -765,30 +922,172 @@ class WorkerPool:
             proc.wait(timeout=5)
         self._procs.pop(proc.pid, None)
 
-    def _replace(self, w: _Worker) -> None:
-        self._kill(w.proc)
-        with self._lock:
-            self.restarts += 1
-        if self.closed:
-            return
-
-        def respawn():
-            for attempt in range(3):
-                if self.closed:
-                    return
-                try:
-                    nw = self._spawn()
-                except StoreError as e:
-                    self._log(json.dumps({"event": "worker_restart_failed", "error": str(e)}))
-                    time.sleep(0.5 * (attempt + 1))
-                    continue
-                if self.closed:
-                    self._kill(nw.proc)
-                else:
-                    self._idle.put(nw)
+    # -- lanes (the _lock is held by the callers of _dispatch, _hold, _unhold)
+    def _dispatch(self) -> None:
+        """Free short-lane workers to waiting queries, in fair order, within the client limit."""
+        while self._idle:
+            # clients under their share first; the rest when none of those waits (no worker idles)
+            waiter = self._queue.pop(self._may_hold) or self._queue.pop()
+            if waiter is None:
                 return
+            w = self._idle.pop()
+            self._hold(w, waiter.client)
+            waiter.worker = w
+            waiter.event.set()
 
-        threading.Thread(target=respawn, daemon=True).start()
+    def _may_hold(self, client: str) -> bool:
+        return self._short_by_client.get(client, 0) < self.short_per_client
+
+    def _hold(self, w: _Worker, client: str) -> None:
+        w.client = client
+        self._short_by_client[client] = self._short_by_client.get(client, 0) + 1
+
+    def _unhold(self, w: _Worker) -> None:
+        if w.client is not None:
+            left = self._short_by_client.pop(w.client) - 1
+            if left:
+                self._short_by_client[w.client] = left
+            w.client = None
+
+    def _acquire(self, client: str, give_up: float) -> _Worker:
+        while True:
+            waiter = None
+            with self._lock:
+                if self.closed:
+                    raise _closing()
+                if self._idle and not self._queue:
+                    w = self._idle.pop()
+                    self._hold(w, client)
+                else:
+                    waiter, why = self._queue.push(client)
+                    if why == "client":
+                        raise EndpointError(429, f"this client already has {self._queue.per_client} "
+                                                 "queries waiting; send fewer at once",
+                                            headers={"Retry-After": "1"}, note="busy")
+                    if why == "full":
+                        raise EndpointError(503, f"{len(self._queue)} queries are waiting already; "
+                                                 "try again shortly", headers={"Retry-After": "1"}, note="busy")
+                    self._dispatch()
+            if waiter is not None:
+                waiter.event.wait(max(0.0, give_up - time.monotonic()))
+                with self._lock:
+                    w = waiter.worker
+                    if w is None:
+                        self._queue.remove(waiter)
+                        if self.closed:
+                            raise _closing()
+                        raise EndpointError(503, f"all {self.size} query workers are busy; try again "
+                                                 "shortly", headers={"Retry-After": "1"}, note="busy")
+            if w.proc.poll() is None:
+                return w
+            self._retire(w, failed=True)  # died while idle (e.g. the OOM killer): take another
+
+    def _release(self, w: _Worker) -> None:
+        """After a query: a short-lane worker serves on; a long-lane one is retired."""
+        with self._lock:
+            if w.lane == "short" and not self.closed and w.proc.poll() is None:
+                self._unhold(w)
+                self._idle.append(w)
+                self._dispatch()
+                return
+        self._retire(w, failed=w.lane == "short" and not self.closed)
+
+    def _retire(self, w: _Worker, *, failed: bool) -> None:
+        """Stop a worker (idempotent) and top the short lane and the spares up again."""
+        with self._lock:
+            lane, w.lane = w.lane, "gone"
+            if lane == "gone":
+                return
+            if lane == "short":
+                self._short.discard(w)
+                self._unhold(w)
+                if w in self._idle:
+                    self._idle.remove(w)
+            elif lane == "long":
+                client, _ = self._long.pop(w)
+                left = self._long_by_client.pop(client) - 1
+                if left:
+                    self._long_by_client[client] = left
+            elif lane == "spare":
+                self._spare.remove(w)
+            if failed:
+                self.restarts += 1
+        self._kill(w.proc)
+        self._top_up()
+
+    def _move_aside(self, w: _Worker, client: str, deadline: float) -> None:
+        """The query on ``w`` outlived its slice: to the long lane, or stopped (429 / 503)."""
+        refusal = None
+        with self._lock:
+            mine = self._long_by_client.get(client, 0)
+            if self.closed:
+                refusal = _closing()
+            elif mine >= self.long_per_client:
+                ends = [d for c, d in self._long.values() if c == client]
+                wait = max(1, int(max(ends) - time.monotonic() + 1)) if ends else 1
+                refusal = EndpointError(
+                    429, f"this query ran past {self.slice:g} s while this client already runs "
+                         f"{mine} long quer{'y' if mine == 1 else 'ies'} (at most {self.long_per_client} "
+                         "at a time); send it again when that one has finished",
+                    headers={"Retry-After": str(wait)}, note="long refused")
+            elif len(self._long) >= self.long_limit:
+                refusal = EndpointError(
+                    503, f"this query ran past {self.slice:g} s and {len(self._long)} long queries "
+                         "are running already (the endpoint's limit); try again shortly",
+                    headers={"Retry-After": "2"}, note="long refused")
+            else:
+                self._short.discard(w)
+                self._unhold(w)
+                w.lane = "long"
+                self._long[w] = (client, deadline)
+                self._long_by_client[client] = mine + 1
+        if refusal is not None:
+            self._retire(w, failed=True)
+            raise refusal
+        with contextlib.suppress(OSError, AttributeError):
+            os.setpriority(os.PRIO_PROCESS, w.proc.pid, _LONG_NICE)
+            os.sched_setscheduler(w.proc.pid, os.SCHED_IDLE, os.sched_param(0))
+        self._top_up()
+
+    def _top_up(self) -> None:
+        """Spares fill gaps in the short lane; spawn what is missing in the background."""
+        with self._lock:
+            if self.closed or not self._started:
+                return
+            while len(self._short) < self.size and self._spare:
+                w = self._spare.pop()
+                w.lane = "short"
+                self._short.add(w)
+                self._idle.append(w)
+            self._dispatch()  # also for a client whose share of the short lane just freed up
+            need = max(0, self.size + self.spares - len(self._short) - len(self._spare) - self._pending)
+            self._pending += need
+        for _ in range(need):
+            threading.Thread(target=self._spawn_one, daemon=True).start()
+
+    def _spawn_one(self) -> None:
+        w = None
+        for attempt in range(3):
+            if self.closed:
+                break
+            try:
+                w = self._spawn(stats=False)
+                break
+            except StoreError as e:
+                if self.closed:  # killed by close(): no failure to report
+                    break
+                self._log(json.dumps({"event": "worker_restart_failed", "error": str(e)}))
+                time.sleep(0.5 * (attempt + 1))
+        with self._lock:
+            self._pending -= 1
+            keep = w is not None and not self.closed
+            if keep:
+                w.lane = "spare"
+                self._spare.append(w)
+        if keep:
+            self._top_up()
+        elif w is not None:
+            self._kill(w.proc)
 
     # -- talking to a worker
     def _send(self, proc: subprocess.Popen, job: dict) -> None:
@@ -804,24 +1103,16 @@ class WorkerPool:
         self._send(w.proc, job)
         return self._recv(w.proc, deadline)
 
-    def run(self, job: dict, timeout: float, wait: float | None = None) -> tuple:
-        """Run one job; returns the worker's reply or raises QueryTimeout / EndpointError."""
+    def run(self, job: dict, timeout: float, wait: float | None = None, *, client: str | None = None) -> tuple:
+        """Run one job; returns the worker's reply or raises QueryTimeout / EndpointError.
+
+        ``client`` (default: the remote address of the request being handled) keys the fair
+        queue and the per-client limit of long queries.
+        """
         self.start()
         self._check_store_changed()
-        give_up = time.monotonic() + (timeout if wait is None else wait)
-        while True:
-            try:
-                w = self._idle.get(timeout=max(0.0, give_up - time.monotonic()))
-            except queue.Empty:
-                raise EndpointError(503, f"all {self.size} query workers are busy; try again shortly",
-                                    headers={"Retry-After": "1"}, note="busy") from None
-            if w is None or self.closed:
-                raise EndpointError(503, "the endpoint is shutting down", note="closing")
-            if w.proc.poll() is None:
-                break
-            self._replace(w)  # died while idle (e.g. the OOM killer): take another
-        with self._lock:
-            self.busy += 1
+        client = _CLIENT.get() if client is None else client
+        w = self._acquire(client, time.monotonic() + (timeout if wait is None else wait))
         try:
             if w.generation != self.generation:
                 gen = self.generation
@@ -829,27 +1120,50 @@ class WorkerPool:
                 w.generation = gen
                 if reply[0] == "ok":
                     self.stats.update(reply[1])
-            reply = self._call(w, job, time.monotonic() + timeout)
+            start = time.monotonic()
+            cpu0 = _cpu_seconds(w.proc.pid) if self.slice is not None else None
+            self._send(w.proc, job)
+            if self.slice is not None and self.slice < timeout:
+                self._watch_slice(w, client, start, start + timeout, cpu0)
+            reply = self._recv(w.proc, start + timeout)
         except TimeoutError:
-            self._replace(w)
+            self._retire(w, failed=True)
             raise QueryTimeout() from None
-        except (EOFError, OSError, pickle.UnpicklingError):
+        except (EOFError, OSError, ValueError, pickle.UnpicklingError):
             try:
                 code = w.proc.wait(timeout=2)
             except subprocess.TimeoutExpired:
                 code = None
-            self._replace(w)
+            closing = self.closed
+            self._retire(w, failed=not closing)
+            if closing:
+                raise _closing() from None
             if code is not None and code in (-signal.SIGABRT, -signal.SIGKILL, -signal.SIGSEGV):
                 raise EndpointError(503, "the query needs more memory than a worker may use "
                                          f"(worker_memory_mb={self.memory_mb})", note="oom") from None
             raise EndpointError(500, f"the query worker stopped unexpectedly (exit {code})",
                                 note="crash") from None
-        finally:
-            with self._lock:
-                self.busy -= 1
-        if w.proc.poll() is None and not self.closed:
-            self._idle.put(w)
+        except BaseException:
+            self._retire(w, failed=True)  # e.g. refused at its slice: already retired
+            raise
+        self._release(w)
         return reply
+
+    def _watch_slice(self, w: _Worker, client: str, start: float, deadline: float, cpu0: float | None) -> None:
+        """Move the query aside once it has used ``slice`` s of CPU (so a cheap query that is
+        only slow because the machine is busy stays), or 4 slices of wall time (I/O-bound)."""
+        fd = w.proc.stdout.fileno()
+        check = start + self.slice
+        while not _readable(fd, min(check, deadline)):
+            now = time.monotonic()
+            if now >= deadline:
+                return  # _recv raises TimeoutError
+            cpu = _cpu_seconds(w.proc.pid)
+            used = None if cpu is None or cpu0 is None else cpu - cpu0
+            if used is None or used >= self.slice or now - start >= 4 * self.slice:
+                self._move_aside(w, client, deadline)
+                return
+            check = now + max(0.05, self.slice - used)
 
     def _check_store_changed(self) -> None:
         """A store directory replaced (``peerlearn build``) or written to: workers re-open it."""
@@ -880,6 +1194,43 @@ class WorkerPool:
                     self._signature = _dir_signature(self.path)
                 return reply[1]
             raise EndpointError(reply[1], reply[2])
+
+
+# A worker imports this module without running kg/__init__ (rdflib and the rest of the package):
+# that import is most of a worker's start-up cost, paid again for every replacement.
+_WORKER_BOOT = """
+import sys, types
+kg = types.ModuleType("kg")
+kg.__path__ = [sys.argv[2]]
+sys.modules["kg"] = kg
+from kg.endpoint import _worker_main
+_worker_main()
+"""
+
+
+def _closing() -> EndpointError:
+    return EndpointError(503, "the endpoint is shutting down", headers={"Connection": "close"},
+                         note="closing")
+
+
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def _cpu_seconds(pid: int) -> float | None:
+    """CPU time (user + system) a process has used so far; None where /proc cannot tell."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            fields = f.read().rsplit(b")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def _readable(fd: int, deadline: float) -> bool:
+    """Has the worker started answering by ``deadline``?"""
+    remaining = deadline - time.monotonic()
+    ready, _, _ = select.select([fd], [], [], max(0.0, remaining))
+    return bool(ready)
 
 
 def _dir_signature(path: str) -> tuple[int, int] | None:
@@ -1196,7 +1547,7 @@ async def _healthz(request: Request) -> Response:
         "status": "ok",
         "triples": pool.stats.get("triples"),
         "graphs": len(pool.stats.get("graphs") or []),
-        "workers": pool.size, "worker_pids": pool.pids(), "busy": pool.busy,
+        "workers": pool.size, "worker_pids": pool.pids(), **pool.lanes(),
         "worker_restarts": pool.restarts,
         "network_isolated": pool.stats.get("isolated"),
         "update_enabled": state.config.allow_update,
@@ -1291,6 +1642,8 @@ class _Frontdoor:
                 sent[0] += len(msg.get("body", b""))
             await send(msg)
 
+        client = scope.get("client") or ("", 0)
+        client_token = _CLIENT.set(client[0])
         try:
             if self.allowed is not None and _host_name(scope) not in self.allowed:
                 scope.setdefault("state", {})["log_note"] = "host refused"
@@ -1299,7 +1652,7 @@ class _Frontdoor:
             else:
                 await self.app(scope, receive, _send)
         finally:
-            client = scope.get("client") or ("", 0)
+            _CLIENT.reset(client_token)
             entry = {"ts": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                      "method": scope.get("method"), "path": scope.get("path"),
                      "status": status[0] or 500, "duration_ms": round((time.perf_counter() - start) * 1000, 1),
@@ -1355,8 +1708,12 @@ def create_app(store_path: str | os.PathLike | None = None, config: EndpointConf
         raise ConfigError("create_app needs exactly one of store_path and store")
     if config.allow_update and not config.update_token:
         raise ConfigError("allow_update needs an update_token (clients send it as a bearer token)")
-    if config.workers < 1 or config.query_timeout <= 0 or config.max_results < 1 or config.max_body_bytes < 1:
-        raise ConfigError("workers, query_timeout, max_results and max_body_bytes must be positive")
+    if config.query_timeout <= 0 or config.max_results < 1 or config.max_body_bytes < 1:
+        raise ConfigError("query_timeout, max_results and max_body_bytes must be positive")
+    if min(config.workers, config.long_queries) < 0 or config.query_slice <= 0 or \
+            config.long_queries_per_client < 1 or config.max_queued < 1:
+        raise ConfigError("workers and long_queries must be 0 (automatic) or more; query_slice, "
+                          "long_queries_per_client and max_queued positive")
     log = log or _default_log
     cleanup: Callable[[], None] = lambda: None  # noqa: E731
     if store is not None:
@@ -1375,13 +1732,21 @@ def create_app(store_path: str | os.PathLike | None = None, config: EndpointConf
     if assets_dir is None:
         assets_dir = os.environ.get("PEERLEARN_YASGUI_DIR") or ROOT / "node_modules" / YASGUI_PACKAGE / "build"
     assets = Path(assets_dir)
-    pool = WorkerPool(path, config.workers, memory_mb=config.worker_memory_mb,
-                      isolate=config.isolate_network, log=log)
+    pool = WorkerPool(path, config.workers or default_workers(), memory_mb=config.worker_memory_mb,
+                      isolate=config.isolate_network, log=log, slice=config.query_slice,
+                      long_limit=config.long_queries or None,
+                      long_per_client=config.long_queries_per_client, max_queued=config.max_queued)
     state = EndpointState(pool, config, example_list, assets, cleanup)
     weakref.finalize(state, cleanup)
 
     @asynccontextmanager
     async def lifespan(app):
+        import anyio.to_thread
+
+        # Every running or waiting query holds a thread: room for all of them, and for pages.
+        limiter = anyio.to_thread.current_default_thread_limiter()
+        limiter.total_tokens = max(limiter.total_tokens,
+                                   pool.size + pool.long_limit + config.max_queued + 16)
         await run_in_threadpool(pool.start)
         log(json.dumps({"event": "workers_started", "workers": pool.size, "pids": pool.pids(),
                         "triples": pool.stats.get("triples"),
@@ -1453,10 +1818,31 @@ def serve(store_path: str | os.PathLike | None, config: EndpointConfig = Endpoin
     log_line(json.dumps({"event": "listening", "url": f"http://{host}:{port}/", "sparql":
                          f"http://{host}:{port}/sparql", "pid": os.getpid()}))
     class _Server(uvicorn.Server):
+        loop: asyncio.AbstractEventLoop | None = None
+
+        async def startup(self, sockets=None):
+            self.loop = asyncio.get_running_loop()
+            await super().startup(sockets=sockets)
+
         def handle_exit(self, sig, frame):  # stop gracefully, then return (uvicorn would re-raise)
+            first = not self.should_exit
             super().handle_exit(sig, frame)
             with contextlib.suppress(AttributeError):
                 self._captured_signals.clear()
+            if first and self.loop is not None:  # not from here: a signal handler may not log
+                with contextlib.suppress(RuntimeError):
+                    self.loop.call_soon_threadsafe(self.stop_accepting, sig)
+
+        def stop_accepting(self, sig):
+            # At once, not at uvicorn's next 0.1 s tick: no new connection, idle keep-alive
+            # connections closed; requests in flight finish (then the lifespan stops workers).
+            for s in getattr(self, "servers", []):
+                s.close()
+            for conn in list(self.server_state.connections):
+                with contextlib.suppress(Exception):
+                    conn.shutdown()
+            log_line(json.dumps({"event": "stopping", "signal": signal.Signals(sig).name,
+                                 "running": app.state.endpoint.pool.busy}))
 
     server = _Server(uvicorn.Config(
         app, log_level="warning", access_log=False, lifespan="on", proxy_headers=False,

@@ -90,6 +90,7 @@ class ServerSettings(_Public):
     host: str = _f("127.0.0.1", "Address `peerlearn serve` binds to; loopback unless you say otherwise.")
     port: int = _f(7878, "Port of `peerlearn serve`.")
     query_timeout: float = _f(10.0, "Seconds a SPARQL query may run before it is stopped.")
+    workers: int = _f(0, "Query worker processes for short queries; 0: one per core (2 to 8).")
     max_results: int = _f(10000, "Most rows or triples a query may return.")
     max_body_bytes: int = _f(1_000_000, "Largest request body accepted.")
     allow_update: bool = _f(False, "Accept SPARQL Update (needs `update_token` too).")

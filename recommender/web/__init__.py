@@ -133,7 +133,8 @@ def config_from(server) -> EndpointConfig:
     """The endpoint configuration of a ``ServerSettings`` (an empty token means none)."""
     return EndpointConfig(host=server.host, port=int(server.port), query_timeout=float(server.query_timeout),
                           max_results=int(server.max_results), max_body_bytes=int(server.max_body_bytes),
-                          allow_update=bool(server.allow_update), update_token=server.update_token or None)
+                          allow_update=bool(server.allow_update), update_token=server.update_token or None,
+                          workers=int(server.workers))
 
 
 def make_app(store_path, settings, *, matcher=None, log: Callable[[str], None] | None = None):
