@@ -88,6 +88,7 @@ class PL(DefinedNamespace):
     signal: URIRef  # datatype property
     statedInterests: URIRef  # datatype property
     status: URIRef  # object property
+    structured: URIRef  # datatype property
     text: URIRef  # datatype property
     tonnesCO2e: URIRef  # datatype property
     topicOf: URIRef  # object property

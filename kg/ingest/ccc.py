@@ -118,6 +118,7 @@ class CccDocument:
     sections: tuple[str, ...]
     passages: tuple[Passage, ...]
     emissions: tuple[EmissionsRow, ...]
+    structured: bool = True  # False: no module found, passages split by headings (all "intro")
 
 
 # --------------------------------------------------------------------------- text cleaning
@@ -826,7 +827,7 @@ def _collect(
             flush_par()
             continue
         t = it.text
-        if (it.toc or (len(t) < 90 and freq[t.lower()] >= 4 and t.count(" ") < 12)  # running header/footer
+        if (it.toc or _is_running_line(t, freq)
                 or _NOISE_LINE_RE.match(t) or (len(t) <= 3 and " " not in t) or _BOILERPLATE_RE.match(t)):
             continue
         if it.kind == "head" or it.level == 8:
@@ -847,19 +848,38 @@ def _collect(
     return runs, tables
 
 
-def read_ccc(path: str | Path, *, target_words: int = 120, max_words: int = 200) -> CccDocument:
+def _is_running_line(text: str, freq: Counter[str]) -> bool:
+    """A short line seen on many pages: a running header or footer."""
+    return len(text) < 90 and freq[text.lower()] >= 4 and text.count(" ") < 12
+
+
+def _heading_sections(items: list[_Item], freq: Counter[str]) -> dict[int, tuple[str, str]]:
+    """The fallback for a document without modules: every Markdown heading that is not a
+    TOC line or a running header opens a run of ``intro`` titled by that heading."""
+    return {idx: (INTRO, it.text) for idx, it in enumerate(items)
+            if it.kind == "head" and it.level <= 6 and not it.toc and not _is_running_line(it.text, freq)}
+
+
+def read_ccc(path: str | Path, *, target_words: int = 120, max_words: int = 200,
+             allow_unstructured: bool = False) -> CccDocument:
     """Read one CCC Markdown file into module-tagged passages and A-1 emission rows.
 
     Raises ``InputError`` (message naming the file) when the file is missing, empty,
-    binary / not UTF-8, or has no recognisable Action Plan module (A-1 ... C-3)."""
+    binary / not UTF-8, or has no recognisable Action Plan module (A-1 ... C-3). With
+    ``allow_unstructured``, a document without modules is read instead as passages split
+    by its headings (section ``intro``, no emissions) and marked ``structured=False``; it
+    is still an error when that gives no passage at all."""
     p = Path(path)
     items = _tokenise(_load(p))
     _mark_toc(items)
     # short lines repeated on many pages: running headers and footers
     freq = Counter(it.text.lower() for it in items if it.kind in ("text", "head") and len(it.text) < 90)
     section_at, sections = _sections(items, freq)
-    if not sections:
-        raise InputError("no Climate City Contract modules (A-1 ... C-3) found", path=str(p))
+    structured = bool(sections)
+    if not structured:
+        if not allow_unstructured:
+            raise InputError("no Climate City Contract modules (A-1 ... C-3) found", path=str(p))
+        section_at = _heading_sections(items, freq)
     runs, tables = _collect(items, section_at, freq)
 
     passages: list[Passage] = []
@@ -872,11 +892,15 @@ def read_ccc(path: str | Path, *, target_words: int = 120, max_words: int = 200)
                 continue  # a fragment, mostly numbers, or the same text again
             seen.add(chunk)
             passages.append(Passage(sec, title, len(passages), chunk))
+    if not structured and not passages:
+        raise InputError("no Climate City Contract modules (A-1 ... C-3) and no passage of text found",
+                         path=str(p))
     return CccDocument(
         path=str(p),
         sections=tuple(sections),
         passages=tuple(passages),
-        emissions=tuple(_emissions(tables)),
+        emissions=tuple(_emissions(tables)) if structured else (),
+        structured=structured,
     )
 
 
