@@ -63,90 +63,137 @@ def _table_row_text(text: str) -> str | None:
 _A1_TABLE_TITLE_RE = re.compile(r"(?i)^(?:table\s*)?[A-Z]{1,2}[-.]?\d+(?:\.\d+)*[a-z]?\b")
 
 
-def collect(
-    items: list[Item], section_at: dict[int, tuple[str, str]], freq: Counter[str]
-) -> tuple[list[tuple[str, str, list[str]]], list[tuple[list[str], list[str]]]]:
-    """Cleaned paragraphs per section run, and the tables of module A-1 with their captions."""
-    runs: list[tuple[str, str, list[str]]] = []
-    cur_sec, cur_title = INTRO, ""
-    pars: list[str] = []
-    buf: list[str] = []           # lines of the paragraph being built
-    buf_table = False
-    pending_head: list[str] = []  # sub-headings waiting for their paragraph
-    tables: list[tuple[list[str], list[str]]] = []
-    a1_context: list[str] = []
-    a1_rows: list[str] = []
+Run = tuple[str, str, list[str]]             # (section, title, paragraphs)
+Table = tuple[list[str], list[str]]          # (rows "a | b | c", caption lines)
 
-    def flush_par() -> None:
-        nonlocal buf, buf_table
-        if buf:
-            sep = "\n" if buf_table else " "
-            body = sep.join(buf)
-            if pending_head:
-                body = " ".join(pending_head) + sep + body
-                pending_head.clear()
+
+class _Paragraphs:
+    """Paragraphs per section run. Lines join into a paragraph until a blank line, a
+    heading, or a switch between text and table rows; sub-headings wait for the paragraph
+    they introduce."""
+
+    def __init__(self) -> None:
+        self.runs: list[Run] = []
+        self.section, self.title = INTRO, ""
+        self.pars: list[str] = []
+        self.buf: list[str] = []           # lines of the paragraph being built
+        self.buf_table = False
+        self.pending_head: list[str] = []  # sub-headings waiting for their paragraph
+
+    def flush(self) -> None:
+        if self.buf:
+            sep = "\n" if self.buf_table else " "
+            body = sep.join(self.buf)
+            if self.pending_head:
+                body = " ".join(self.pending_head) + sep + body
+                self.pending_head.clear()
             if not _TEMPLATE_PAR_RE.match(body):
-                pars.append(body)
-        buf, buf_table = [], False
+                self.pars.append(body)
+        self.buf, self.buf_table = [], False
 
-    def flush_table() -> None:
-        nonlocal a1_rows
-        if a1_rows:
-            tables.append((a1_rows, [c for c in a1_context[-1:] if len(c.split()) <= 30]))
-            a1_rows = []
+    def _flush_headings(self) -> None:
+        if self.pending_head:
+            self.pars.append(" ".join(self.pending_head))
+            self.pending_head.clear()
 
+    def start(self, section: tuple[str, str]) -> None:
+        self.flush()
+        self._flush_headings()
+        if section != (self.section, self.title):  # ("Part A" text runs on into A-1)
+            self.runs.append((self.section, self.title, self.pars))
+            self.pars = []
+            self.section, self.title = section
+
+    def table_row(self, row: str) -> None:
+        if self.buf and not self.buf_table:
+            self.flush()
+        self.buf_table = True
+        self.buf.append(row)
+
+    def heading(self, item: Item) -> None:
+        self.flush()
+        h = strip_numbering(item.text)
+        if item.event is not None and item.event.kind == "mod" and len(h.split()) <= 3:
+            return  # a bare "Module A-2" repeated carries no words
+        self.pending_head.append(h if h[-1:] in (".", ":", "!", "?") else h + ".")
+
+    def line(self, text: str) -> None:
+        if self.buf_table:
+            self.flush()
+        self.buf.append(text)
+
+    def finish(self) -> list[Run]:
+        self.flush()
+        self._flush_headings()
+        self.runs.append((self.section, self.title, self.pars))
+        return self.runs
+
+
+class _A1Tables:
+    """The tables of module A-1, each with the last line above it as its caption."""
+
+    def __init__(self) -> None:
+        self.tables: list[Table] = []
+        self.context: list[str] = []
+        self.rows: list[str] = []
+
+    def flush(self) -> None:
+        if self.rows:
+            self.tables.append((self.rows, [c for c in self.context[-1:] if len(c.split()) <= 30]))
+            self.rows = []
+
+    def start(self, heading: str) -> None:
+        self.flush()
+        self.context = [heading]
+
+    def row(self, text: str) -> None:
+        filled = [c for c in text.split(" | ") if c.strip()]
+        if (len(self.rows) >= 2 and len(filled) == 1 and LETTER_RE.search(filled[0])
+                and _A1_TABLE_TITLE_RE.match(filled[0])):
+            self.context = []  # "A-1.4: GHG emissions ...": a new table glued to the last
+            self.flush()
+        self.rows.append(text)
+
+    def other(self, item: Item) -> None:
+        self.flush()
+        if item.kind != "blank" and not item.toc:
+            self.context.append(item.text)
+
+
+def _is_noise(item: Item, freq: Counter[str]) -> bool:
+    """A TOC line, running header or footer, page number, stray mark, or boilerplate."""
+    t = item.text
+    return bool(item.toc or is_running_line(t, freq) or NOISE_LINE_RE.match(t)
+                or (len(t) <= 3 and " " not in t) or _BOILERPLATE_RE.match(t))
+
+
+def collect(items: list[Item], section_at: dict[int, tuple[str, str]], freq: Counter[str]
+            ) -> tuple[list[Run], list[Table]]:
+    """Cleaned paragraphs per section run, and the tables of module A-1 with their captions."""
+    pars = _Paragraphs()
+    a1 = _A1Tables()
     for idx, it in enumerate(items):
         if idx in section_at:
-            flush_par()
-            flush_table()
-            if pending_head:
-                pars.append(" ".join(pending_head))
-                pending_head.clear()
-            if section_at[idx] != (cur_sec, cur_title):  # ("Part A" text runs on into A-1)
-                runs.append((cur_sec, cur_title, pars))
-                pars = []
-                cur_sec, cur_title = section_at[idx]
-            a1_context = [it.text]
+            pars.start(section_at[idx])
+            a1.start(it.text)
             continue
         if it.kind == "table":
-            if cur_sec == "A-1" and not it.toc:
-                filled = [c for c in it.text.split(" | ") if c.strip()]
-                if (len(a1_rows) >= 2 and len(filled) == 1 and LETTER_RE.search(filled[0])
-                        and _A1_TABLE_TITLE_RE.match(filled[0])):
-                    a1_context = []  # "A-1.4: GHG emissions ...": a new table glued to the last
-                    flush_table()
-                a1_rows.append(it.text)
+            if pars.section == "A-1" and not it.toc:
+                a1.row(it.text)
             row = _table_row_text(it.text)
             if row is not None:
-                if buf and not buf_table:
-                    flush_par()
-                buf_table = True
-                buf.append(row)
+                pars.table_row(row)
             continue
-        if cur_sec == "A-1":
-            flush_table()
-            if it.kind != "blank" and not it.toc:
-                a1_context.append(it.text)
+        if pars.section == "A-1":
+            a1.other(it)
         if it.kind == "blank":
-            flush_par()
+            pars.flush()
+        elif _is_noise(it, freq):
             continue
-        t = it.text
-        if (it.toc or is_running_line(t, freq)
-                or NOISE_LINE_RE.match(t) or (len(t) <= 3 and " " not in t) or _BOILERPLATE_RE.match(t)):
-            continue
-        if it.kind == "head" or it.level == 8:
-            flush_par()
-            h = strip_numbering(t)
-            if it.event is not None and it.event.kind == "mod" and len(h.split()) <= 3:
-                continue  # a bare "Module A-2" repeated carries no words
-            pending_head.append(h if h[-1:] in (".", ":", "!", "?") else h + ".")
-            continue
-        if buf_table:
-            flush_par()
-        buf.append(t)
-    flush_par()
-    flush_table()
-    if pending_head:
-        pars.append(" ".join(pending_head))
-    runs.append((cur_sec, cur_title, pars))
-    return runs, tables
+        elif it.kind == "head" or it.level == 8:
+            pars.heading(it)
+        else:
+            pars.line(it.text)
+    runs = pars.finish()
+    a1.flush()
+    return runs, a1.tables

@@ -115,66 +115,105 @@ def classify_heading(text: str, *, plain: bool) -> Event | None:
     return ev
 
 
+# a rule that does not apply: the next one decides
+_PASS = Event("pass")
+
+
 def _classify_title(t: str, *, plain: bool) -> Event | None:
-    low = t.lower()
-    words = t.split()
-    has_module_word = bool(_MODULE_WORD_RE.match(t)) or bool(_MODULE_WORD_RE.search(t[:25]))
-    if plain and not has_module_word:
-        # a plain line "B-1 Climate Neutrality Scenarios ..." counts only with the title words
-        m = _CODE_RE.match(t.lstrip("("))
-        if not m or m.group(1) or not (m.group(3) or "").strip():
-            return None
-        code = f"{m.group(2)}-{m.group(4)}"
-        rest = t.lstrip("(")[m.end():].lower()
-        if TITLE_RES[code].search(rest[:40]):
-            return Event("mod", code, titled=True, money=bool(_MONEY_RE.search(rest)))
-        return None
+    """The rules in order: a plain line by its code and title words; "(Module A-1)"; a code
+    near the start; then (headings only) title words, "Part B", the Investment Plan, the
+    Action Plan and reset headings."""
+    module_word = bool(_MODULE_WORD_RE.match(t)) or bool(_MODULE_WORD_RE.search(t[:25]))
+    if plain and not module_word:
+        return _plain_line(t)
     pm = _MODULE_PAREN_RE.search(t)
     if pm:  # "Baseline inventory of greenhouse gas emissions (Module A-1)"
         return Event("mod", f"{pm.group(1).upper()}-{pm.group(2)}", titled=True)
-    m = _CODE_RE.search(t[:70])
-    if m:
-        before = t[: m.start()].strip(" (-:[")
-        nb = len(before.split())
-        ok_pos = nb == 0 or (nb <= 2 and (has_module_word or len(before) <= 6
-                                          or bool(_PREFIX_WORD_RE.search(before))))
-        if ok_pos:
-            if m.group(1) or re.search(r"\bIP[- ]?$", before):
-                return Event("ip")
-            code = f"{m.group(2)}-{m.group(4)}"
-            rest = t[m.end():].lower()
-            sep = m.group(3)
-            loose = not (sep or "").strip() and not (sep == " " and re.match(r"\.\d", rest))
-            if loose and not has_module_word and not TITLE_RES[code].search(rest):
-                return None  # "A1", "A 1" need "Module" or the module's title words ("A 2.1" is fine)
-            if _IP_TITLE_RE.search(rest):
-                return Event("ip")
-            sub = bool(re.match(r"\s?[.-]?\d", rest))  # "A-3.2", "A.1-5": a template sub-section
-            titled = bool(TITLE_RES[code].search(rest))
-            first = re.search(r"[^\W\d_]+", t[m.end():])
-            if plain and not titled and first and not first.group(0)[0].isupper():
-                return None  # "Module C3 provides an overview ...": a sentence, not a heading
-            return Event("mod", code, titled=titled, sub=sub, money=bool(_MONEY_RE.search(rest)))
-    if has_module_word and not plain:
-        # "Module 4-2: Climate Neutrality Portfolio Design": trust the title words
-        for code in _TITLE_ORDER:
-            if TITLE_RES[code].search(low):
-                return Event("mod", code, titled=True, money=bool(_MONEY_RE.search(low)))
+    ev = _by_code(t, plain=plain, module_word=module_word)
+    if ev is not _PASS:
+        return ev
     if plain:
         return None
+    return _by_words(t, module_word=module_word)
+
+
+def _plain_line(t: str) -> Event | None:
+    """A plain line "B-1 Climate Neutrality Scenarios ..." counts only with the title words."""
+    m = _CODE_RE.match(t.lstrip("("))
+    if not m or m.group(1) or not (m.group(3) or "").strip():
+        return None
+    code = f"{m.group(2)}-{m.group(4)}"
+    rest = t.lstrip("(")[m.end():].lower()
+    if TITLE_RES[code].search(rest[:40]):
+        return Event("mod", code, titled=True, money=bool(_MONEY_RE.search(rest)))
+    return None
+
+
+def _code_in_place(before: str, module_word: bool) -> bool:
+    """Text before a code leaves it a heading's code: nothing, or up to two short words
+    ("Module", "AP3", "Section")."""
+    nb = len(before.split())
+    return nb == 0 or (nb <= 2 and (module_word or len(before) <= 6 or bool(_PREFIX_WORD_RE.search(before))))
+
+
+def _by_code(t: str, *, plain: bool, module_word: bool) -> Event | None:
+    """A module (or Investment Plan) code near the start decides; ``_PASS`` when there is
+    none in place."""
+    m = _CODE_RE.search(t[:70])
+    if not m:
+        return _PASS
+    before = t[: m.start()].strip(" (-:[")
+    if not _code_in_place(before, module_word):
+        return _PASS
+    if m.group(1) or re.search(r"\bIP[- ]?$", before):
+        return Event("ip")
+    code = f"{m.group(2)}-{m.group(4)}"
+    rest = t[m.end():].lower()
+    sep = m.group(3)
+    loose = not (sep or "").strip() and not (sep == " " and re.match(r"\.\d", rest))
+    if loose and not module_word and not TITLE_RES[code].search(rest):
+        return None  # "A1", "A 1" need "Module" or the module's title words ("A 2.1" is fine)
+    if _IP_TITLE_RE.search(rest):
+        return Event("ip")
+    sub = bool(re.match(r"\s?[.-]?\d", rest))  # "A-3.2", "A.1-5": a template sub-section
+    titled = bool(TITLE_RES[code].search(rest))
+    first = re.search(r"[^\W\d_]+", t[m.end():])
+    if plain and not titled and first and not first.group(0)[0].isupper():
+        return None  # "Module C3 provides an overview ...": a sentence, not a heading
+    return Event("mod", code, titled=titled, sub=sub, money=bool(_MONEY_RE.search(rest)))
+
+
+def _title_code(low: str, *, within: int | None = None) -> str | None:
+    """The module whose title words the text carries (starting within ``within`` characters)."""
+    for code in _TITLE_ORDER:
+        tm = TITLE_RES[code].search(low)
+        if tm and (within is None or tm.start() <= within):
+            return code
+    return None
+
+
+def _by_words(t: str, *, module_word: bool) -> Event | None:
+    """A heading without a code in place: "Module 4-2: <title words>", "Part B", a heading
+    that is a module's title, or one that starts the Investment Plan, the Action Plan or a
+    reset."""
+    low = t.lower()
+    money = bool(_MONEY_RE.search(low))
+    code = _title_code(low) if module_word else None
+    if code:  # "Module 4-2: Climate Neutrality Portfolio Design": trust the title words
+        return Event("mod", code, titled=True, money=money)
     pm = _PART_RE.match(t)
     if pm:
         return Event("part", pm.group(1).upper())
-    if len(words) <= 14:
-        for code in _TITLE_ORDER:
-            tm = TITLE_RES[code].search(low)
-            if tm and tm.start() <= 20:  # the heading *is* the module title
-                return Event("mod", code, strong=False, titled=True, money=bool(_MONEY_RE.search(low)))
-    if len(words) <= 10:
-        if _IP_START_RE.match(t):
-            return Event("ip")
-        if _RESET_RE.match(t):
-            return Event("reset")
-        if _AP_START_RE.match(t):
-            return Event("ap")
+    words = len(t.split())
+    code = _title_code(low, within=20) if words <= 14 else None
+    if code:  # the heading *is* the module title
+        return Event("mod", code, strong=False, titled=True, money=money)
+    if words > 10:
+        return None
+    if _IP_START_RE.match(t):
+        return Event("ip")
+    if _RESET_RE.match(t):
+        return Event("reset")
+    if _AP_START_RE.match(t):
+        return Event("ap")
     return None
