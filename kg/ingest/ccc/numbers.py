@@ -30,32 +30,44 @@ def num_candidates(cell: str) -> list[float]:
     s = s.lstrip("+-").replace(" ", "").replace("'", "")
     if not s or not s[0].isdigit():
         return []
-    dots, commas = s.count("."), s.count(",")
     try:
-        if dots and commas:
-            dec = "." if s.rfind(".") > s.rfind(",") else ","
-            th = "," if dec == "." else "."
-            intpart, frac = s.rsplit(dec, 1)
-            groups = intpart.split(th)
-            if th in frac or dec in intpart or any(len(g) != 3 for g in groups[1:]):
-                return []
-            return [sign * float("".join(groups) + "." + frac)]
-        sep = "." if dots else ("," if commas else "")
-        if not sep:
-            return [sign * float(s)]
-        groups = s.split(sep)
-        if len(groups) > 2:
-            if any(len(g) != 3 for g in groups[1:]) or not 1 <= len(groups[0]) <= 3:
-                return []
-            return [sign * float("".join(groups))]
-        head, tail = groups
-        if not head or not tail:
-            return []
-        if len(tail) != 3 or len(head) > 3 or head == "0":
-            return [sign * float(head + "." + tail)]
-        return [sign * float(head + tail), sign * float(head + "." + tail)]
+        return [sign * v for v in _readings(s)]
     except ValueError:
         return []
+
+
+def _readings(s: str) -> list[float]:
+    """Unsigned digits with separators: both kinds, one kind, or none."""
+    if "." in s and "," in s:
+        return _two_separators(s)
+    sep = "." if "." in s else ("," if "," in s else "")
+    return _one_separator(s, sep) if sep else [float(s)]
+
+
+def _two_separators(s: str) -> list[float]:
+    """"1,234.5" or "1.234,5": the last separator is the decimal one, the other groups by three."""
+    dec = "." if s.rfind(".") > s.rfind(",") else ","
+    th = "," if dec == "." else "."
+    intpart, frac = s.rsplit(dec, 1)
+    groups = intpart.split(th)
+    if th in frac or dec in intpart or any(len(g) != 3 for g in groups[1:]):
+        return []
+    return [float("".join(groups) + "." + frac)]
+
+
+def _one_separator(s: str, sep: str) -> list[float]:
+    """"1.234.567" (thousands), "12.5" (decimal), or "12.345" (either: two readings)."""
+    groups = s.split(sep)
+    if len(groups) > 2:
+        if any(len(g) != 3 for g in groups[1:]) or not 1 <= len(groups[0]) <= 3:
+            return []
+        return [float("".join(groups))]
+    head, tail = groups
+    if not head or not tail:
+        return []
+    if len(tail) != 3 or len(head) > 3 or head == "0":
+        return [float(head + "." + tail)]
+    return [float(head + tail), float(head + "." + tail)]
 
 
 def style_votes(cells: list[str]) -> set[str]:

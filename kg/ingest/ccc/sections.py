@@ -25,7 +25,9 @@ from kg.ingest.ccc.headings import classify_heading
 from kg.ingest.ccc.lines import Item, is_running_line
 from kg.ingest.ccc.model import INTRO
 
-PLAIN_CODE_RE = re.compile(r"\(?[ABC][-. ]?[123]")
+SectionEvent = tuple[int, str, str]  # (item index, "mod" | "reset" | "part", code)
+
+_PLAIN_CODE_RE = re.compile(r"\(?[ABC][-. ]?[123]")
 
 
 def _classify_lines(items: list[Item], freq: Counter[str]) -> set[str]:
@@ -38,7 +40,7 @@ def _classify_lines(items: list[Item], freq: Counter[str]) -> set[str]:
         if it.kind == "text":
             t = it.text
             if len(t) > 120 or t.endswith(".") or not (
-                    "odul" in t[:40] or "ODUL" in t[:40] or PLAIN_CODE_RE.match(strip_numbering(t))):
+                    "odul" in t[:40] or "ODUL" in t[:40] or _PLAIN_CODE_RE.match(strip_numbering(t))):
                 continue  # cheap exits: a plain line needs "Module" or a leading code
             ev = classify_heading(t, plain=True)
             if ev is not None:
@@ -55,14 +57,14 @@ def _classify_lines(items: list[Item], freq: Counter[str]) -> set[str]:
     return strong
 
 
-def _events(items: list[Item], strong: set[str]) -> list[tuple[int, str, str]]:
+def _events(items: list[Item], strong: set[str]) -> list[SectionEvent]:
     """Walk the events in order, applying the Investment-Plan state and the rule that an
     annex heading like "B-2 Ideenmanagement" does not reopen a module without its title.
     Returns (item index, "mod" | "reset" | "part", code)."""
     ip_mode = False
     seen_codes: set[str] = set()
     cur_code = INTRO
-    events: list[tuple[int, str, str]] = []
+    events: list[SectionEvent] = []
     for idx, it in enumerate(items):
         ev = it.event
         if ev is None:
@@ -90,10 +92,10 @@ def _events(items: list[Item], strong: set[str]) -> list[tuple[int, str, str]]:
     return events
 
 
-def _transitions(events: list[tuple[int, str, str]]) -> list[tuple[int, str, str]]:
+def _transitions(events: list[SectionEvent]) -> list[SectionEvent]:
     """Events that change the section: a module event naming the current module is only a
     sub-heading of it."""
-    out: list[tuple[int, str, str]] = []
+    out: list[SectionEvent] = []
     cur = INTRO
     for ev in events:
         if ev[1] == "mod" and ev[2] == cur:
@@ -104,37 +106,56 @@ def _transitions(events: list[tuple[int, str, str]]) -> list[tuple[int, str, str
     return out
 
 
-def find_sections(items: list[Item], freq: Counter[str]) -> tuple[dict[int, tuple[str, str]], list[str]]:
-    """Where sections start: {item index: (section, title)}, and the module codes in order."""
-    events = _events(items, _classify_lines(items, freq))
-    # content words before each item, to spot TOC-like clusters of module headings
+def _content_words(items: list[Item]) -> list[int]:
+    """Words of text and table rows before each item (prefix sums)."""
     cum = [0]
     for it in items:
         cum.append(cum[-1] + (it.text.count(" ") + 1 if it.kind in ("text", "table") and not it.toc else 0))
+    return cum
+
+
+def _toc_cluster(trans: list[SectionEvent], cum: list[int], n_items: int) -> set[int]:
+    """Module headings with no text before the next heading whose module comes again later."""
+    drop: set[int] = set()
+    for k, (idx, kind, code) in enumerate(trans):
+        if kind != "mod":
+            continue
+        end = trans[k + 1][0] if k + 1 < len(trans) else n_items
+        if cum[end] - cum[idx + 1] < 15 and any(t[1] == "mod" and t[2] == code for t in trans[k + 1:]):
+            drop.add(idx)
+    return drop
+
+
+def _drop_toc_clusters(events: list[SectionEvent], items: list[Item]) -> list[SectionEvent]:
+    """Up to three passes (a dropped cluster can reveal another)."""
+    cum = _content_words(items)
     for _ in range(3):
-        trans = _transitions(events)
-        drop: set[int] = set()
-        for k, (idx, kind, code) in enumerate(trans):
-            if kind != "mod":
-                continue
-            end = trans[k + 1][0] if k + 1 < len(trans) else len(items)
-            if cum[end] - cum[idx + 1] < 15 and any(t[1] == "mod" and t[2] == code for t in trans[k + 1:]):
-                drop.add(idx)  # no text before the next heading, and the module comes again
+        drop = _toc_cluster(_transitions(events), cum, len(items))
         if not drop:
             break
         events = [ev for ev in events if ev[0] not in drop]
+    return events
 
+
+def _part_target(trans: list[SectionEvent], k: int, items: list[Item], prev: tuple[str, str]) -> tuple[str, str]:
+    """"Part B ...": its text goes to the next module if that is in part B, else stays where it is."""
+    code = trans[k][2]
+    nxt = next((t for t in trans[k + 1:] if t[1] != "part"), None)
+    if nxt is not None and nxt[1] == "mod" and nxt[2][0] == code:
+        return (nxt[2], items[nxt[0]].text)
+    return prev
+
+
+def find_sections(items: list[Item], freq: Counter[str]) -> tuple[dict[int, tuple[str, str]], list[str]]:
+    """Where sections start: {item index: (section, title)}, and the module codes in order."""
+    events = _drop_toc_clusters(_events(items, _classify_lines(items, freq)), items)
     trans = _transitions(events)
     section_at: dict[int, tuple[str, str]] = {}
     sections: list[str] = []
     prev: tuple[str, str] = (INTRO, "")
     for k, (idx, kind, code) in enumerate(trans):
-        if kind == "part":  # "Part B ...": its text goes to the next module if that is in part B
-            nxt = next((t for t in trans[k + 1:] if t[1] != "part"), None)
-            if nxt is not None and nxt[1] == "mod" and nxt[2][0] == code:
-                section_at[idx] = (nxt[2], items[nxt[0]].text)
-            else:
-                section_at[idx] = prev
+        if kind == "part":
+            section_at[idx] = _part_target(trans, k, items, prev)
             continue
         prev = section_at[idx] = (code, items[idx].text)
         if kind == "mod" and code not in sections:
