@@ -43,12 +43,17 @@ CCC_SECTIONS = {"barrier": {"A-3"}, "domain": {"B-2", "C-1", "C-2"}, "lever": {"
 def ingest_ccc(store: Store, files: Sequence[str | os.PathLike], *, strict: bool = False,
                skip_unmatched: bool = False, say: Callable[[str], None] = print) -> CccBatch:
     """Read contracts, then write each matched city's graph. Lenient by default (bad files
-    skipped with their reasons, documents without modules read by headings); ``strict``:
-    nothing is written if any file fails (see ``kg.ingest.ccc_rdf``)."""
+    skipped with their reasons, documents without modules read by headings), but an error
+    when no file at all can be ingested; ``strict``: nothing is written if any file fails
+    (see ``kg.ingest.ccc_rdf``)."""
     cat = read_catalog(store)
     if not files:
         raise InputError("no Climate City Contract files given")
     docs, skipped = read_matched(files, cat, strict=strict, skip_unmatched=skip_unmatched)
+    if not docs:  # every file was skipped: nothing to do is a mistake, not a success
+        for k in skipped:
+            say(f"skipped {k.path}: {k.reason}")
+        raise InputError(f"no Climate City Contract could be ingested ({len(skipped)} file(s) skipped)")
     return write_ccc(store, docs, skipped, say=say)
 
 

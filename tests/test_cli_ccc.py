@@ -46,6 +46,16 @@ def test_ingest_ccc_strict_is_all_or_nothing(built):
     assert _flags(built) == []
 
 
+def test_ingest_ccc_with_nothing_to_ingest_is_an_error(built):
+    res = run_cli("ingest-ccc", str(BATCH / "eastwick.md"), "nowhere.md", cwd=built)
+    assert res.returncode == 2
+    assert res.stdout.splitlines() == [
+        f"skipped {BATCH / 'eastwick.md'}: binary file (contains NUL bytes), expected Markdown text",
+        "skipped nowhere.md: file not found"]
+    assert res.stderr.strip() == ("peerlearn ingest-ccc: error: no Climate City Contract could be ingested "
+                                  "(2 file(s) skipped)")
+
+
 def test_run_ccc_strict_fails_before_building_anything(tmp_path):
     res = run_cli("run", str(MINI), "--ccc", str(BATCH), "--strict", "--out", "out", cwd=tmp_path)
     assert res.returncode == 2
