@@ -96,6 +96,7 @@ class PL(DefinedNamespace):
     signalName: URIRef  # datatype property
     statedInterests: URIRef  # datatype property
     status: URIRef  # object property
+    structured: URIRef  # datatype property
     text: URIRef  # datatype property
     tonnesCO2e: URIRef  # datatype property
     topicOf: URIRef  # object property

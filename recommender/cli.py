@@ -211,7 +211,7 @@ def cmd_run(args) -> int:
 
     settings = _settings(args)
     return run_main_job(settings, out_dir=Path(args.out), sources=_sources(settings, args.sources),
-                        ccc=args.ccc, pairings=args.pairings, say=out)
+                        ccc=args.ccc, strict=args.strict, pairings=args.pairings, say=out)
 
 
 def _matcher(args, settings=None):
@@ -407,10 +407,10 @@ def cmd_ingest_ccc(args) -> int:
         files.extend(sorted(p.glob("*.md")) if p.is_dir() else [p])
     store = _writable_store(settings)
     try:
-        n = ingest_ccc(store, files, skip_unmatched=args.skip_unmatched, say=out)
+        batch = ingest_ccc(store, files, strict=args.strict, skip_unmatched=args.skip_unmatched, say=out)
     finally:
         store.close()
-    out(f"ingested {n} Climate City Contract(s); run `peerlearn tag` and `peerlearn index` to use them")
+    out(f"{batch.summary()}; run `peerlearn tag` and `peerlearn index` to use them")
     return 0
 
 
@@ -641,6 +641,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--out", default="out", metavar="DIR", help="where reports go (default: out)")
     r.add_argument("--ccc", nargs="?", const="", default=None, metavar="DIR",
                    help="also ingest Climate City Contracts from DIR (default: data.ccc_dir)")
+    r.add_argument("--strict", action="store_true",
+                   help="with --ccc: any contract that cannot be read or has no modules is an error, "
+                        "nothing is built (default: skip it and report)")
     r.add_argument("--pairings", metavar="FILE",
                    help="known pairings: print hit@k/MRR and add the table to the cohort reports")
 
@@ -678,8 +681,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     ic = sub.add_parser("ingest-ccc", help=cmd_ingest_ccc.__doc__, description=cmd_ingest_ccc.__doc__)
     ic.add_argument("files", nargs="+", metavar="FILE", help="CCC Markdown files or folders of them")
+    ic.add_argument("--strict", action="store_true",
+                    help="all or nothing: the first file that cannot be read, has no modules, matches no "
+                         "city or is a second contract for one is an error and nothing is written "
+                         "(default: skip it with its reason, read a document without modules by headings)")
     ic.add_argument("--skip-unmatched", action="store_true",
-                    help="report files that match no city and go on (default: error, nothing written)")
+                    help="with --strict: report files that match no city and go on")
 
     tg = sub.add_parser("tag", help=cmd_tag.__doc__, description=cmd_tag.__doc__)
     tg.add_argument("--text", help="tag this text and print the concepts (writes nothing)")

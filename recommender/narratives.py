@@ -18,7 +18,17 @@ from rdflib import PROV, RDF, XSD, Graph, Literal, URIRef
 
 from kg.catalog import catalog as read_catalog
 from kg.errors import InputError
-from kg.ingest.ccc_rdf import ccc_graph_name, ccc_ntriples, read_matched
+from kg.ingest.ccc import CccDocument
+from kg.ingest.ccc_rdf import (
+    CccBatch,
+    CccSkip,
+    ccc_graph_name,
+    ccc_ntriples,
+    match_documents,
+    read_documents,
+    read_matched,
+)
+from kg.model import City
 from kg.namespaces import DATA, GRAPHS, PL
 from kg.store import Store
 from recommender.provenance import activity, add_setting
@@ -33,29 +43,54 @@ PROPERTY = {  # (role, scheme) -> direct property a tag qualifies
 CCC_SECTIONS = {"barrier": {"A-3"}, "domain": {"B-2", "C-1", "C-2"}, "lever": {"B-2", "C-1", "C-2", "C-3"}}
 
 
-def ingest_ccc(store: Store, files: Sequence[str | os.PathLike], *, skip_unmatched: bool = False,
-               say: Callable[[str], None] = print) -> int:
-    """Read contracts, then write each matched city's graph. Nothing is written if any file
-    fails to read (or, without ``skip_unmatched``, if any file matches no city)."""
+def ingest_ccc(store: Store, files: Sequence[str | os.PathLike], *, strict: bool = False,
+               skip_unmatched: bool = False, say: Callable[[str], None] = print) -> CccBatch:
+    """Read contracts, then write each matched city's graph. Lenient by default (bad files
+    skipped with their reasons, documents without modules read by headings), but an error
+    when no file at all can be ingested; ``strict``: nothing is written if any file fails
+    (see ``kg.ingest.ccc_rdf``)."""
     cat = read_catalog(store)
     if not files:
         raise InputError("no Climate City Contract files given")
-    docs, unmatched = read_matched(files, cat, skip_unmatched=skip_unmatched)
-    for m in unmatched:
-        say(f"skipped {m.path}: {m.problem}")
-    for city, doc in docs:
-        store.replace_graph_ntriples(ccc_graph_name(city), ccc_ntriples(doc, city))
-        say(f"{Path(doc.path).name} -> {city.name}: {len(doc.passages)} passages, "
-            f"sections {' '.join(doc.sections)}, {len(doc.emissions)} emissions rows")
-    return len(docs)
+    docs, skipped = read_matched(files, cat, strict=strict, skip_unmatched=skip_unmatched)
+    if not docs:  # every file was skipped: nothing to do is a mistake, not a success
+        for k in skipped:
+            say(f"skipped {k.path}: {k.reason}")
+        raise InputError(f"no Climate City Contract could be ingested ({len(skipped)} file(s) skipped)")
+    return write_ccc(store, docs, skipped, say=say)
 
 
-def ingest_ccc_dir(store: Store, directory: str | os.PathLike, *, say=print) -> int:
+def read_ccc_dir(directory: str | os.PathLike, *, strict: bool = False) -> tuple[list[CccDocument], list[CccSkip]]:
+    """Read every ``*.md`` of a folder (before the store exists: ``run --ccc``)."""
     d = Path(directory)
     if not d.is_dir():
         raise InputError("no such folder of Climate City Contracts", path=d)
-    files = sorted(d.glob("*.md"))
-    return ingest_ccc(store, files, skip_unmatched=True, say=say)
+    return read_documents(sorted(d.glob("*.md")), strict=strict)
+
+
+def ingest_read(store: Store, read: tuple[list[CccDocument], list[CccSkip]], *, strict: bool = False,
+                say: Callable[[str], None] = print) -> CccBatch:
+    """Match documents read by ``read_ccc_dir`` and write them. A folder may hold contracts
+    of cities not in the dataset: those are skipped, even when ``strict``."""
+    docs, unreadable = read
+    matched, skipped = match_documents(docs, read_catalog(store), strict=strict, skip_unmatched=True)
+    return write_ccc(store, matched, unreadable + skipped, say=say)
+
+
+def write_ccc(store: Store, docs: Sequence[tuple[City, CccDocument]], skipped: Sequence[CccSkip], *,
+              say: Callable[[str], None] = print) -> CccBatch:
+    """Write each city's contract graph; report each file, skipped ones with their reason."""
+    for k in skipped:
+        say(f"skipped {k.path}: {k.reason}")
+    for city, doc in docs:
+        store.replace_graph_ntriples(ccc_graph_name(city), ccc_ntriples(doc, city))
+        how = (f"sections {' '.join(doc.sections)}" if doc.structured
+               else "unstructured (no modules: passages split by headings)")
+        say(f"{Path(doc.path).name} -> {city.name}: {len(doc.passages)} passages, {how}, "
+            f"{len(doc.emissions)} emissions rows")
+    return CccBatch(ingested=tuple(Path(d.path).name for _, d in docs),
+                    unstructured=tuple(Path(d.path).name for _, d in docs if not d.structured),
+                    skipped=tuple(skipped))
 
 
 def ccc_passages(store: Store) -> dict[str, list[tuple[str, str, str]]]:

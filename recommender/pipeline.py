@@ -258,28 +258,30 @@ def _normalise(values: np.ndarray, mask: np.ndarray, axis: int) -> np.ndarray:
 
 # -------------------------------------------------------------------- main job
 
-def run_main_job(settings, *, out_dir: Path, sources: list[str], ccc: str | None = None,
+def run_main_job(settings, *, out_dir: Path, sources: list[str], ccc: str | None = None, strict: bool = False,
                  pairings: str | None = None, say: Callable[[str], None] = print) -> int:
     """Build the KG, tag, score every cohort, assign, make topics, write RDF back and reports;
     with ``pairings``, evaluate against them (read only after scoring is set up)."""
     from kg.build import build
     from kg.catalog import summary
     from recommender.export import write_run
+    from recommender.narratives import ingest_read, read_ccc_dir, tag_store
     from recommender.outputs import write_outputs
 
     st = settings.store
+    # contracts are read before the build, so that a --strict failure leaves the store as it was
+    contracts = read_ccc_dir(ccc or settings.data.ccc_dir, strict=strict) if ccc is not None else None
     store = build(sources, backend=st.backend, path=st.path if st.backend == "oxigraph" else None,
                   endpoint=st.endpoint or None, update_endpoint=st.update_endpoint or None)
     s = summary(store)
     say(f"knowledge graph: {s['cities']} cities ({s['missionCities']} Mission Cities), "
         f"{s['pilots']} pilot activities, {s['twins']} twins, {s['triples']} triples")
-    from recommender.narratives import ingest_ccc_dir, tag_store
-
     inputs = list(sources)
-    if ccc is not None:
+    if contracts is not None:
         inputs.append(ccc or settings.data.ccc_dir)
-        n = ingest_ccc_dir(store, inputs[-1], say=lambda s: None)
-        say(f"climate city contracts: {n} documents ingested")
+        batch = ingest_read(store, contracts, strict=strict,
+                            say=lambda s: say(s) if s.startswith("skipped ") else None)
+        say(batch.summary())
     encoder = make_encoder(settings)
     tag_store(store, encoder, threshold=settings.matching.tag_threshold, say=say)
     matcher = Matcher.from_store(store, settings, encoder=encoder)

@@ -5,6 +5,12 @@ name against the city's name and alternative names (accent- and case-insensitive
 that matches no city, or more than one, is reported, never guessed. Each city's contract
 goes into its own named graph (``graph/ccc/<city id>``), so re-ingesting one city replaces
 only that city's passages.
+
+A batch is lenient by default: a file that cannot be read (empty, binary, not UTF-8, no
+text), that matches no city or is a second contract for a city is skipped with its reason,
+and a document without Action Plan modules is read by its headings and marked
+``pl:structured false``. ``strict`` makes the batch all-or-nothing: the first bad file
+(including one without modules) is an ``InputError`` before anything is written.
 """
 
 from __future__ import annotations
@@ -28,6 +34,26 @@ class CccMatch:
     path: Path
     city: City | None
     problem: str = ""
+
+
+@dataclass(frozen=True)
+class CccSkip:
+    """A file of a batch that was not ingested, and why."""
+    path: Path
+    reason: str
+
+
+@dataclass(frozen=True)
+class CccBatch:
+    """What a lenient batch did: file names written, those of them read without modules,
+    and the files skipped with their reasons."""
+    ingested: tuple[str, ...]
+    unstructured: tuple[str, ...]
+    skipped: tuple[CccSkip, ...]
+
+    def summary(self) -> str:
+        return (f"Climate City Contracts: {len(self.ingested)} ingested, {len(self.unstructured)} unstructured "
+                f"(no modules: passages split by headings), {len(self.skipped)} skipped")
 
 
 def match_files(files: Sequence[str | os.PathLike], cat: Catalog) -> list[CccMatch]:
@@ -70,6 +96,7 @@ def ccc_ntriples(doc: CccDocument, city: City) -> bytes:
     t(n, RDF.type, PL.Narrative)
     t(n, DCTERMS.source, Literal(Path(doc.path).name))
     t(n, DCTERMS.title, Literal(f"Climate City Contract of {city.name}"))
+    t(n, PL.structured, Literal(doc.structured))
     for ps in doc.passages:
         node = URIRef(f"{n}/passage/{ps.position}")
         t(n, PL.passage, node)
@@ -96,26 +123,62 @@ def ccc_graph_name(city: City) -> URIRef:
     return GRAPHS[f"ccc/{city.id}"]
 
 
-def read_matched(files: Sequence[str | os.PathLike], cat: Catalog, *, skip_unmatched: bool = False,
-                 progress=None) -> tuple[list[tuple[City, CccDocument]], list[CccMatch]]:
-    """Read every file that matches a city. Unless ``skip_unmatched``, an unmatched file is an
-    error before anything is read; a file that cannot be read is always an error."""
-    matches = match_files(files, cat)
-    unmatched = [m for m in matches if m.city is None]
-    if unmatched and not skip_unmatched:
-        m = unmatched[0]
-        more = f" (and {len(unmatched) - 1} more)" if len(unmatched) > 1 else ""
-        raise InputError(f"{m.problem}; name the file after the city or use --skip-unmatched{more}",
-                         path=m.path)
-    docs = []
-    seen: dict[str, Path] = {}
-    for m in matches:
-        if m.city is None:
-            continue
-        if m.city.id in seen:
-            raise InputError(f"a second contract for {m.city.name} (first: {seen[m.city.id].name})", path=m.path)
-        seen[m.city.id] = m.path
-        docs.append((m.city, read_ccc(m.path)))
+def read_documents(files: Sequence[str | os.PathLike], *, strict: bool = False,
+                   progress=None) -> tuple[list[CccDocument], list[CccSkip]]:
+    """Read each file. ``strict``: the first file that cannot be read, or has no module, is an
+    ``InputError``; otherwise it is skipped with its reason, and a document without modules
+    is read by its headings."""
+    docs: list[CccDocument] = []
+    skipped: list[CccSkip] = []
+    for f in files:
+        try:
+            docs.append(read_ccc(f, allow_unstructured=not strict))
+        except InputError as e:
+            if strict:
+                raise
+            skipped.append(CccSkip(Path(f), e.message))
         if progress:
-            progress(m.path)
-    return docs, unmatched
+            progress(Path(f))
+    return docs, skipped
+
+
+def match_documents(docs: Sequence[CccDocument], cat: Catalog, *, strict: bool = False,
+                    skip_unmatched: bool = False) -> tuple[list[tuple[City, CccDocument]], list[CccSkip]]:
+    """Each document with its city. A document that matches no city, or a second one for a
+    city, is an ``InputError`` when ``strict`` (unmatched ones not with ``skip_unmatched``),
+    else skipped with its reason."""
+    out: list[tuple[City, CccDocument]] = []
+    skipped: list[CccSkip] = []
+    seen: dict[str, Path] = {}
+    for m, doc in zip(match_files([d.path for d in docs], cat), docs):
+        if m.city is None:
+            if strict and not skip_unmatched:
+                raise InputError(f"{m.problem}; name the file after the city or use --skip-unmatched", path=m.path)
+            skipped.append(CccSkip(m.path, m.problem))
+        elif m.city.id in seen:
+            problem = f"a second contract for {m.city.name} (first: {seen[m.city.id].name})"
+            if strict:
+                raise InputError(problem, path=m.path)
+            skipped.append(CccSkip(m.path, problem))
+        else:
+            seen[m.city.id] = m.path
+            out.append((m.city, doc))
+    return out, skipped
+
+
+def read_matched(files: Sequence[str | os.PathLike], cat: Catalog, *, strict: bool = False,
+                 skip_unmatched: bool = False, progress=None) -> tuple[list[tuple[City, CccDocument]], list[CccSkip]]:
+    """Read and match a batch (see the module docstring); skipped files in file order. When
+    ``strict``, an unmatched file is an error before anything is read."""
+    if strict and not skip_unmatched:
+        unmatched = [m for m in match_files(files, cat) if m.city is None]
+        if unmatched:
+            m = unmatched[0]
+            more = f" (and {len(unmatched) - 1} more)" if len(unmatched) > 1 else ""
+            raise InputError(f"{m.problem}; name the file after the city or use --skip-unmatched{more}",
+                             path=m.path)
+    docs, unreadable = read_documents(files, strict=strict, progress=progress)
+    matched, unmatched_or_twice = match_documents(docs, cat, strict=strict, skip_unmatched=skip_unmatched)
+    order = {str(Path(f)): i for i, f in enumerate(files)}
+    skipped = sorted(unreadable + unmatched_or_twice, key=lambda k: order.get(str(k.path), len(order)))
+    return matched, skipped

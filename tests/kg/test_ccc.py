@@ -232,6 +232,39 @@ class TestBadInput:
             read_ccc(tmp_path)
 
 
+BATCH = Path(__file__).resolve().parents[1] / "fixtures" / "ccc"  # westford (good), northam, eastwick
+
+
+class TestUnstructured:
+    """A document without modules (a commitments document) is read by its headings when the
+    caller allows it, and says so; by default it stays an error."""
+
+    def test_passages_split_by_headings_and_flagged(self):
+        doc = read_ccc(BATCH / "northam.md", allow_unstructured=True)
+        assert (doc.structured, doc.sections, doc.emissions) == (False, (), ())
+        assert [(p.section, p.section_title) for p in doc.passages] == [
+            ("intro", "Foreword"), ("intro", "Our Priorities"), ("intro", "Collaboration"), ("intro", "Next Steps")]
+        assert doc.passages[1].text.startswith("The first priority is to take homes off natural gas")
+        # the running header repeated on every page is neither a heading nor text
+        assert not any("Commitments" in p.text for p in doc.passages)
+        _check_invariants(doc)
+
+    def test_default_is_still_an_error(self):
+        with pytest.raises(InputError, match="no Climate City Contract modules"):
+            read_ccc(BATCH / "northam.md")
+
+    def test_a_structured_document_is_read_the_same_either_way(self):
+        assert read_ccc(BATCH / "westford.md", allow_unstructured=True) == read_ccc(BATCH / "westford.md")
+        assert read_ccc(BATCH / "westford.md").structured is True
+
+    def test_headings_without_text_are_still_an_error(self, tmp_path):
+        f = tmp_path / "headings.md"
+        f.write_text("# Climate City Contract\n\n## Commitments\n\n## Next Steps\n", encoding="utf-8")
+        with pytest.raises(InputError, match="no passage of text found") as e:
+            read_ccc(f, allow_unstructured=True)
+        assert str(f) in str(e.value)
+
+
 # ------------------------------------------------------------------------------ real CCCs
 
 
@@ -320,3 +353,14 @@ class TestRealDocuments:
         with pytest.raises(InputError, match="no Climate City Contract modules") as e:
             read_ccc(path)
         assert "the_hague.md" in str(e.value)
+
+    def test_the_hague_commitments_read_by_headings(self):
+        path = CCC_DIR / "the_hague.md"
+        if not path.is_file():
+            pytest.skip(f"{path} not present")
+        doc = read_ccc(path, allow_unstructured=True)
+        assert not doc.structured and doc.sections == () and doc.emissions == ()
+        _check_invariants(doc)
+        titles = {p.section_title for p in doc.passages}
+        assert {"Foreword", "2.2 Our Emissions", "Next Steps"} <= titles
+        assert any("1.534.973 tons of CO2" in p.text for p in doc.passages if p.section_title == "2.2 Our Emissions")

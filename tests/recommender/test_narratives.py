@@ -13,7 +13,8 @@ from recommender.search import build_indexes, search
 from recommender.tagging import ConceptTagger, keyword_tags, prf, sentences
 from tests.conftest import MINI, ROOT
 
-WESTFORD_CCC = ROOT / "tests" / "fixtures" / "ccc" / "westford.md"
+BATCH = ROOT / "tests" / "fixtures" / "ccc"  # westford (a contract), northam (no modules), eastwick (binary)
+WESTFORD_CCC = BATCH / "westford.md"
 
 
 @pytest.fixture
@@ -59,7 +60,7 @@ class TestTagger:
 
 class TestCcc:
     def test_ingest_matches_city_and_writes_passages_and_emissions(self, store):
-        assert ingest_ccc(store, [WESTFORD_CCC], say=lambda s: None) == 1
+        assert ingest_ccc(store, [WESTFORD_CCC], say=lambda s: None).ingested == ("westford.md",)
         res = store.query("""PREFIX pl: <https://w3id.org/peerlearn/ontology#>
             SELECT ?section (COUNT(?p) AS ?n) WHERE { ?nar pl:passage ?p . ?p pl:section ?section }
             GROUP BY ?section ORDER BY ?section""")
@@ -75,26 +76,53 @@ class TestCcc:
         ingest_ccc(store, [WESTFORD_CCC], say=lambda s: None)
         assert len(store) == n1
 
-    def test_unmatched_file_is_an_error_and_nothing_is_written(self, store, tmp_path):
+    def test_strict_unmatched_file_is_an_error_and_nothing_is_written(self, store, tmp_path):
         other = tmp_path / "atlantis.md"
         other.write_text(WESTFORD_CCC.read_text(encoding="utf-8"), encoding="utf-8")
         n = len(store)
         with pytest.raises(InputError, match="atlantis.md: matches no city"):
-            ingest_ccc(store, [WESTFORD_CCC, other], say=lambda s: None)
+            ingest_ccc(store, [WESTFORD_CCC, other], strict=True, say=lambda s: None)
         assert len(store) == n
 
     def test_skip_unmatched_reports(self, store, tmp_path):
         other = tmp_path / "atlantis.md"
         other.write_text(WESTFORD_CCC.read_text(encoding="utf-8"), encoding="utf-8")
         said = []
-        assert ingest_ccc(store, [WESTFORD_CCC, other], skip_unmatched=True, say=said.append) == 1
+        batch = ingest_ccc(store, [WESTFORD_CCC, other], strict=True, skip_unmatched=True, say=said.append)
+        assert batch.ingested == ("westford.md",)
         assert any("atlantis.md" in s for s in said)
 
-    def test_empty_file_is_a_clear_error(self, store, tmp_path):
+    def test_strict_empty_file_is_a_clear_error(self, store, tmp_path):
         empty = tmp_path / "westford.md"
         empty.write_text("", encoding="utf-8")
         with pytest.raises(InputError, match="westford.md"):
-            ingest_ccc(store, [empty], say=lambda s: None)
+            ingest_ccc(store, [empty], strict=True, say=lambda s: None)
+
+    def test_batch_ingests_the_good_flags_the_unstructured_skips_the_bad(self, store):
+        said: list[str] = []
+        batch = ingest_ccc(store, sorted(BATCH.glob("*.md")), say=said.append)
+        assert batch.ingested == ("northam.md", "westford.md")
+        assert batch.unstructured == ("northam.md",)
+        assert [(k.path.name, k.reason) for k in batch.skipped] == [
+            ("eastwick.md", "binary file (contains NUL bytes), expected Markdown text")]
+        assert batch.summary().startswith("Climate City Contracts: 2 ingested, 1 unstructured")
+        assert said[0].startswith("skipped ") and "eastwick.md: binary file" in said[0]
+        flags = store.query("""PREFIX pl: <https://w3id.org/peerlearn/ontology#>
+            SELECT ?city ?structured WHERE { ?c pl:narrative ?n ; <https://schema.org/name> ?city .
+                                             ?n pl:structured ?structured } ORDER BY ?city""")
+        assert [(str(r["city"]), r["structured"].toPython()) for r in flags.records()] == [
+            ("Northam", False), ("Westford", True)]
+        northam = store.query("""PREFIX pl: <https://w3id.org/peerlearn/ontology#>
+            SELECT (COUNT(?p) AS ?n) WHERE { <https://w3id.org/peerlearn/data/ccc/northam> pl:passage ?p .
+                                             ?p pl:section "intro" }""")
+        assert int(northam.rows[0][0]) == 4
+
+    def test_strict_batch_writes_nothing(self, store):
+        n = len(store)
+        with pytest.raises(InputError, match=r"eastwick\.md: binary file") as e:
+            ingest_ccc(store, sorted(BATCH.glob("*.md")), strict=True, say=lambda s: None)
+        assert "\n" not in str(e.value)
+        assert len(store) == n
 
 
 class TestTagsInTheGraph:
