@@ -153,17 +153,27 @@ class TestStoreContract:
 
 
 def _comparable(row):
-    """A row with numbers rounded to 6 significant digits and booleans as 1/0 (what every
-    tested engine agrees on), everything else as its lexical form with the parts of a
+    """A row with typed numbers rounded to 6 significant digits and booleans as 1/0 (what every
+    tested engine agrees on), numbers as strings (``STR``) compared in full, everything else as its lexical form with the parts of a
     GROUP_CONCAT in sorted order (engines concatenate in any order)."""
     out = []
     for t in row:
         if isinstance(t, Literal) and t.datatype is not None and isinstance(t.toPython(), (bool, int, float, Decimal)):
             v = t.toPython()
             out.append(float(f"{float(v):.6g}"))
+        elif isinstance(t, Literal) and _is_number(str(t)):  # STR(number): full precision
+            out.append(float(str(t)))
         else:
             out.append(None if t is None else " ".join(sorted(re.split(r"[;\s]+", str(t)))))
     return tuple(out)
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return text.strip().lower() not in ("nan", "inf", "-inf", "infinity", "-infinity")
 
 
 @pytest.mark.parametrize("kind", REMOTES)
