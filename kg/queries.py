@@ -7,7 +7,9 @@ the text. Every example declares the variables it accepts as parameters.
 Every query here runs unchanged on the embedded stores, ``oxigraph serve`` and Virtuoso 7.2
 (tests/kg/test_store.py compares the answers): so no ``BIND(EXISTS {...})`` (Virtuoso's
 compiler fails on it; ``OPTIONAL { ... BIND(true AS ?x) }`` with ``BOUND(?x)`` gives the
-same answer). Virtuoso has no boolean values: a computed boolean comes back as 1/0.
+same answer). Virtuoso answers a boolean expression as an integer 1/0: a computed boolean
+is cast with ``xsd:boolean(...)`` (a no-op elsewhere), which Virtuoso types as xsd:boolean
+"1"/"0" and the remote store reads as true/false.
 """
 
 from __future__ import annotations
@@ -177,7 +179,7 @@ SELECT ?name ?country ?mission ?pilots ?twinOf WHERE {
   }
   ?city schema:name ?name ; schema:addressCountry ?country .
   OPTIONAL { ?city a pl:MissionCity . BIND(true AS ?isMission) }
-  BIND(BOUND(?isMission) AS ?mission)
+  BIND(xsd:boolean(BOUND(?isMission)) AS ?mission)
   FILTER((BOUND(?isMission) && (?pilots > 0 || BOUND(?twinOf))) || (?pilots > 0 && BOUND(?twinOf)))
 }
 ORDER BY ?name
@@ -214,7 +216,7 @@ _ex("largest-cities", "Cities by population",
 SELECT ?name ?country ?population ?missionCity WHERE {
   ?c a pl:City ; schema:name ?name ; schema:addressCountry ?country ; schema:population ?population .
   OPTIONAL { ?c a pl:MissionCity . BIND(true AS ?isMission) }
-  BIND(BOUND(?isMission) AS ?missionCity)
+  BIND(xsd:boolean(BOUND(?isMission)) AS ?missionCity)
 }
 ORDER BY DESC(?population)
 LIMIT 25
@@ -316,7 +318,7 @@ SELECT ?c ?id ?name ?country ?population ?lat ?lon ?mission ?ccc
   OPTIONAL { ?c skos:altLabel ?alt }
   BIND(COALESCE(STR(?alt), "") AS ?altS)
   OPTIONAL { ?c a pl:MissionCity . BIND(true AS ?isMission) }
-  BIND(BOUND(?isMission) AS ?mission)
+  BIND(xsd:boolean(BOUND(?isMission)) AS ?mission)
 }
 GROUP BY ?c ?id ?name ?country ?population ?lat ?lon ?mission ?ccc
 """
