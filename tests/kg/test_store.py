@@ -17,7 +17,7 @@ from kg.namespaces import DOM, GRAPHS
 from kg.queries import EXAMPLES
 from kg.remote import RemoteStore
 from kg.store import atomic_oxigraph_dir, open_store
-from tests.conftest import MINI
+from tests.conftest import MINI, run_cli
 
 BACKENDS = ["rdflib", "oxigraph-memory", "oxigraph-disk", "remote-oxigraph", "remote-virtuoso"]
 REMOTES = ["remote-oxigraph", "remote-virtuoso"]
@@ -238,3 +238,77 @@ def test_unknown_backend():
 def test_read_only_store_missing_is_clear(tmp_path):
     with pytest.raises(StoreError, match="run `peerlearn build` first"):
         open_store("oxigraph", path=tmp_path / "none", read_only=True)
+
+
+class TestCredentials:
+    """HTTP digest (Virtuoso's /sparql-auth, real) and basic auth; the password never shows."""
+
+    def test_digest_from_url_userinfo_and_from_the_environment(self, virtuoso_server, monkeypatch):
+        auth = virtuoso_server.replace("/sparql", "/sparql-auth")
+        host = auth.split("//", 1)[1]
+        s = RemoteStore(f"http://dba:dba@{host}", f"http://dba:dba@{host}")
+        assert s.endpoint == auth  # the credentials are not part of the URL it shows
+        s.replace_graph(GRAPHS.tags, Graph())  # an update through digest auth
+        assert s.query("ASK { ?s ?p ?o }").boolean is True
+        monkeypatch.setenv("PEERLEARN_STORE_USER", "dba")
+        monkeypatch.setenv("PEERLEARN_STORE_PASSWORD", "dba")
+        assert RemoteStore(auth).query("ASK { ?s ?p ?o }").boolean is True
+
+    def test_refused_credentials_are_not_repeated(self, virtuoso_server, monkeypatch):
+        auth = virtuoso_server.replace("/sparql", "/sparql-auth")
+        host = auth.split("//", 1)[1]
+        with pytest.raises(StoreError) as e:
+            RemoteStore(f"http://dba:Wr0ng-s3cret@{host}").query("ASK { ?s ?p ?o }")
+        assert "401" in str(e.value) and "Wr0ng-s3cret" not in str(e.value)
+        monkeypatch.setenv("PEERLEARN_STORE_PASSWORD", "Wr0ng-s3cret")
+        with pytest.raises(StoreError) as e:
+            RemoteStore(f"http://dba@{host}").query("ASK { ?s ?p ?o }")
+        assert "401" in str(e.value) and "Wr0ng-s3cret" not in str(e.value)
+
+    def test_cli_with_a_refused_password_says_so_without_it(self, virtuoso_server, tmp_path):
+        host = virtuoso_server.replace("/sparql", "/sparql-auth").split("//", 1)[1]
+        (tmp_path / "peerlearn.toml").write_text(
+            f'[store]\nbackend = "remote"\nendpoint = "http://dba@{host}"\n', encoding="utf-8")
+        res = run_cli("query", "ASK { ?s ?p ?o }", cwd=tmp_path, env={"PEERLEARN_STORE_PASSWORD": "Wr0ng-s3cret"})
+        assert res.returncode != 0 and "401" in res.stderr
+        assert "Wr0ng-s3cret" not in res.stderr + res.stdout
+        ok = run_cli("query", "ASK { ?s ?p ?o }", cwd=tmp_path, env={"PEERLEARN_STORE_PASSWORD": "dba"})
+        assert ok.returncode == 0, ok.stderr
+
+    def test_basic_auth_is_sent_when_the_server_asks(self):
+        import base64
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        seen = []
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                seen.append(self.headers.get("Authorization"))
+                if self.headers.get("Authorization") != "Basic " + base64.b64encode(b"ann:pa ss").decode():
+                    self.send_response(401)
+                    self.send_header("WWW-Authenticate", 'Basic realm="sparql"')
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                body = b'{"head": {}, "boolean": true}'
+                self.send_response(200)
+                self.send_header("Content-Type", "application/sparql-results+json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *a):
+                pass
+
+        srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        t = threading.Thread(target=srv.serve_forever, daemon=True)
+        t.start()
+        try:
+            url = f"http://ann:pa%20ss@127.0.0.1:{srv.server_address[1]}/sparql"
+            assert RemoteStore(url).query("ASK {}").boolean is True
+            assert seen[0] is None and seen[-1].startswith("Basic ")  # sent only when asked
+        finally:
+            srv.shutdown()
+            srv.server_close()
