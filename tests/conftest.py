@@ -73,82 +73,25 @@ def oxigraph_server(tmp_path):
     proc.wait(timeout=10)
 
 
-VIRTUOSO_INI = """\
-[Database]
-DatabaseFile = {d}/virtuoso.db
-ErrorLogFile = {d}/virtuoso.log
-LockFile = {d}/virtuoso.lck
-TransactionFile = {d}/virtuoso.trx
-xa_persistent_file = {d}/virtuoso.pxa
-Striping = 0
-TempStorage = TempDatabase
-[TempDatabase]
-DatabaseFile = {d}/virtuoso-temp.db
-TransactionFile = {d}/virtuoso-temp.trx
-[Parameters]
-ServerPort = 127.0.0.1:{sql_port}
-DisableUnixSocket = 1
-CheckpointInterval = 0
-DirsAllowed = {d}
-NumberOfBuffers = 10000
-MaxDirtyBuffers = 6000
-[HTTPServer]
-ServerPort = 127.0.0.1:{http_port}
-ServerRoot = {d}
-ServerThreads = 4
-MaxClientConnections = 4
-[SPARQL]
-ResultSetMaxRows = 10000
-MaxQueryExecutionTime = 120
-"""
-
-
 @pytest.fixture(scope="session")
 def virtuoso_server(tmp_path_factory):
     """A real Virtuoso Open Source (Debian `virtuoso-opensource`) on loopback ports, the anonymous
-    SPARQL user granted SPARQL_UPDATE, Debian's row cap (ResultSetMaxRows 10000). One per test
-    session: it takes a few seconds to create its database. Yields the /sparql URL.
-    Skipped when virtuoso-t is missing, unless PEERLEARN_REQUIRE_VIRTUOSO=1 (then it fails)."""
-    exe, isql = shutil.which("virtuoso-t"), shutil.which("isql-vt") or shutil.which("isql")
-    if not exe or not isql:
+    SPARQL user granted SPARQL_UPDATE, Debian's row cap (ResultSetMaxRows 10000); see
+    scripts/virtuoso_local.py. One per test session: it takes a few seconds to create its
+    database. Yields the /sparql URL. Skipped when Virtuoso is not installed, unless
+    PEERLEARN_REQUIRE_VIRTUOSO=1 (then it fails), as in CI."""
+    from scripts import virtuoso_local
+
+    if virtuoso_local.executables() is None:
         reason = "Virtuoso (virtuoso-t and isql-vt, Debian package virtuoso-opensource) is not installed"
         if os.environ.get("PEERLEARN_REQUIRE_VIRTUOSO") == "1":
             pytest.fail(f"{reason} (PEERLEARN_REQUIRE_VIRTUOSO=1)")
         pytest.skip(reason)
-    d = tmp_path_factory.mktemp("virtuoso")
-    sql_port, http_port = free_port(), free_port()
-    ini = d / "virtuoso.ini"
-    ini.write_text(VIRTUOSO_INI.format(d=d, sql_port=sql_port, http_port=http_port))
-    proc = subprocess.Popen([exe, "-f", "-c", str(ini)], cwd=d, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    server = virtuoso_local.start(tmp_path_factory.mktemp("virtuoso"))
     try:
-        for port in (http_port, sql_port):
-            _wait_for_port(port, proc, 120, "Virtuoso", d / "virtuoso.log")
-        subprocess.run([isql, f"127.0.0.1:{sql_port}", "dba", "dba",
-                        'exec=GRANT SPARQL_UPDATE TO "SPARQL";'],
-                       check=True, capture_output=True, timeout=60)
-        yield f"http://127.0.0.1:{http_port}/sparql"
+        yield server.url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
-def _wait_for_port(port: int, proc: subprocess.Popen, timeout: float, what: str, log: Path) -> None:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            break
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return
-        except OSError:
-            time.sleep(0.1)
-    tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
-    pytest.fail(f"{what} did not start on port {port}:\n{tail}")
+        server.stop()
 
 
 @pytest.fixture
