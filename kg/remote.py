@@ -183,6 +183,16 @@ class RemoteStore(Store):
                              "(Virtuoso: ResultSetMaxRows in virtuoso.ini [SPARQL]); raise the cap above "
                              "the largest answer peerlearn needs, or the answer would be incomplete")
 
+    def graph(self, name=None):
+        """A copy of one named graph (or of all of peerlearn's), read through SELECT: Virtuoso
+        cuts CONSTRUCT answers at its row cap without saying so, SELECT answers it flags."""
+        where = (f"GRAPH <{name}> {{ ?s ?p ?o }}" if name is not None else
+                 f'GRAPH ?g {{ ?s ?p ?o }} FILTER(STRSTARTS(STR(?g), "{OWN_GRAPHS}"))')
+        g = Graph()
+        for s, p, o in self.query(f"SELECT ?s ?p ?o WHERE {{ {where} }}").rows:
+            g.add((s, p, o))
+        return g
+
     def graph_names(self):
         res = self.query("SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } "
                          f'FILTER(STRSTARTS(STR(?g), "{OWN_GRAPHS}")) }}')

@@ -127,6 +127,10 @@ class TestStoreContract:
             assert got.variables == want.variables, name
             assert sorted(map(_comparable, got.rows)) == sorted(map(_comparable, want.rows)), name
 
+    def test_graph_copies(self, store, mini_store):
+        assert len(store.graph(GRAPHS.dataset)) == len(mini_store.graph(GRAPHS.dataset)) > 0
+        assert len(store.graph()) == len(mini_store)
+
     def test_graph_names_and_count_are_peerlearns_own(self, store, mini_store):
         assert store.graph_names() == [GRAPHS.dataset, GRAPHS.ontology]
         assert len(store) == len(mini_store)
@@ -216,6 +220,12 @@ def test_virtuoso_row_cap_is_an_error_not_a_short_answer(request):
         s.query(q)
     res = s.query(q, limit=5)
     assert len(res) == 5 and res.truncated
+    big = Graph()
+    for i in range(10_001):
+        big.add((URIRef(f"http://e/s{i}"), URIRef("http://e/p"), Literal(i)))
+    s.replace_graph(GRAPHS.tags, big)
+    with pytest.raises(StoreError, match="row cap"):  # a CONSTRUCT would stop at 10,000 silently
+        s.graph(GRAPHS.tags)
 
 
 def test_atomic_build_keeps_old_store_on_failure(tmp_path):
