@@ -180,8 +180,13 @@ def _is_number(text: str) -> bool:
 
 @pytest.mark.parametrize("kind", REMOTES)
 class TestRemoteWrites:
-    def test_big_graph_is_written_in_batches_the_server_accepts(self, request, kind):
+    @pytest.mark.parametrize("batch", [None, 6_000])
+    def test_big_graph_is_written_in_batches_the_server_accepts(self, request, kind, batch):
+        """Default batches; and batches of 6,000 triples, which Virtuoso refuses (SP030/SP031):
+        then each refused batch is split and retried."""
         s = remote_store(request, kind)
+        if batch:
+            s.batch_triples, s.batch_bytes = batch, 10**8
         g = Graph()
         for i in range(12_000):
             g.add((URIRef(f"http://e/s{i}"), URIRef("http://e/p"), Literal(f"value number {i} " * 3)))
