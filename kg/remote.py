@@ -222,8 +222,9 @@ class RemoteStore(Store):
                 if self._insert(stages[name], graph.serialize(format="nt", encoding="utf-8").decode("utf-8")):
                     staged[name] = stages[name]
             ops = []
-            if clear_others:
+            if clear_others:  # a rebuild: also staging graphs an interrupted run left behind
                 ops += [f"DROP SILENT GRAPH <{g}>" for g in self.graph_names() if g not in graphs]
+                ops += [f"DROP SILENT GRAPH <{g}>" for g in self._staging_graphs() if g not in staged.values()]
             for name in graphs:
                 ops.append(f"MOVE GRAPH <{staged[name]}> TO GRAPH <{name}>" if name in staged
                            else f"DROP SILENT GRAPH <{name}>")
@@ -234,6 +235,11 @@ class RemoteStore(Store):
         except BaseException:
             self._drop_quietly(stages.values())
             raise
+
+    def _staging_graphs(self) -> list[str]:
+        res = self.query("SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } "
+                         f'FILTER(STRSTARTS(STR(?g), "{STAGING}")) }}')
+        return [str(r[0]) for r in res.rows]
 
     def _insert(self, graph_iri: str, ntriples: str) -> bool:
         """INSERT the N-Triples lines into ``graph_iri`` in batches; False if there were none."""

@@ -210,6 +210,13 @@ class TestRemoteWrites:
                          'FILTER(STRSTARTS(STR(?g), "https://w3id.org/peerlearn/staging/")) }')
         assert int(staged.rows[0][0]) == 0
 
+    def test_rebuild_drops_staging_graphs_left_by_an_interrupted_write(self, request, kind):
+        s = remote_store(request, kind)
+        s.update('INSERT DATA { GRAPH <https://w3id.org/peerlearn/staging/crashed/0> { <http://e/a> <http://e/p> "x" } }')
+        write_graphs(s, load_sources([MINI]))
+        left = s.query('ASK { GRAPH ?g { ?s ?p ?o } FILTER(STRSTARTS(STR(?g), "https://w3id.org/peerlearn/staging/")) }')
+        assert left.boolean is False
+
     def test_read_only_remote_refuses_writes(self, request, kind):
         s = remote_store(request, kind)
         ro = RemoteStore(s.endpoint)
