@@ -1,18 +1,23 @@
-"""The remote-endpoint backend against a real standalone SPARQL server (the `oxigraph` server
-from PyPI) loaded with a synthetic graph of up to 100k cities, next to the embedded Oxigraph
-store on the same data (the baseline), in one run.
+"""The remote backend on real SPARQL servers (`oxigraph serve` from PyPI, Virtuoso Open Source
+from Debian's package) against the embedded on-disk Oxigraph store (the default backend, the
+baseline), on the same data, in one run:
 
-    .venv/bin/python benchmarks/bench_remote.py --cities 100000
+    .venv/bin/python benchmarks/bench_remote.py                       # bundled dataset, both engines
+    .venv/bin/python benchmarks/bench_remote.py --cities 10000 --no-run --engines oxigraph
 
-Steps: scripts/synth.py writes the tabular data; kg.ingest.tabular turns it into RDF (row
-checks, no SHACL: bench_scale measures that); the N-Triples are bulk-loaded with
-`oxigraph load` into a folder, served read-only with `--union-default-graph`; every example
-query and the catalog read then run through RemoteStore (HTTP) and through the embedded store.
+Steps per store: build (the ontology and data graphs written through the store: for a remote
+store, batched INSERTs into staging graphs and one MOVE), the 16 example queries, the catalog
+read, and `peerlearn run` through the CLI (build, tagging with the bundled model, scoring,
+assignment, recommendations written back, reports; the embedding cache is warmed first so
+every store runs with the same cache). Answers are compared: example row counts, the catalog,
+the assignment files of `run`.
 """
 
 from __future__ import annotations
 
 import argparse
+import filecmp
+import os
 import socket
 import subprocess
 import sys
@@ -41,81 +46,132 @@ def _wait(port: int, timeout: float = 60) -> None:
     raise RuntimeError("server did not start")
 
 
+class OxigraphServer:
+    def __init__(self, folder: Path):
+        exe = Path(sys.executable).with_name("oxigraph")
+        port = _port()
+        self.proc = subprocess.Popen([str(exe), "serve", "--location", str(folder), "--bind", f"127.0.0.1:{port}",
+                                      "--union-default-graph"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        _wait(port)
+        self.query, self.update = f"http://127.0.0.1:{port}/query", f"http://127.0.0.1:{port}/update"
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait(timeout=30)
+
+
+class VirtuosoServer:
+    def __init__(self, folder: Path):
+        from scripts import virtuoso_local
+
+        self.server = virtuoso_local.start(folder, max_rows=1_000_000, buffers=100_000)
+        self.query = self.update = self.server.url
+
+    def stop(self):
+        self.server.stop()
+
+
+def _timed(fn):
+    t = time.perf_counter()
+    out = fn()
+    return out, time.perf_counter() - t
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--cities", type=int, default=100_000)
+    ap.add_argument("--cities", type=int, default=0, help="synthetic cities (0: the bundled dataset)")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--engines", default="oxigraph,virtuoso")
+    ap.add_argument("--no-run", action="store_true", help="leave out `peerlearn run`")
     args = ap.parse_args(argv)
 
+    from kg.build import bundled_dataset, load_sources, write_graphs
     from kg.catalog import catalog
-    from kg.ingest.tabular import read_tabular, to_graph
-    from kg.namespaces import GRAPHS
-    from kg.ontology import ontology_graph, vocabulary_codes
     from kg.queries import EXAMPLES
-    from kg.store import OxigraphStore, RemoteStore
+    from kg.remote import RemoteStore
+    from kg.store import atomic_oxigraph_dir, open_store
 
-    exe = Path(sys.executable).with_name("oxigraph")
+    engines = [e for e in args.engines.split(",") if e]
     with tempfile.TemporaryDirectory(prefix="peerlearn-remote-") as tmpdir:
         tmp = Path(tmpdir)
-        t = time.perf_counter()
-        subprocess.run([sys.executable, str(ROOT / "scripts" / "synth.py"), "--cities", str(args.cities),
-                        "--seed", str(args.seed), "--out", str(tmp / "data")], check=True, capture_output=True)
-        t_synth = time.perf_counter() - t
-        t = time.perf_counter()
-        codes = {k: set(v) for k, v in vocabulary_codes().items()}
-        g = to_graph(read_tabular([tmp / "data"], codes))
-        data_nt = g.serialize(format="nt", encoding="utf-8")
-        onto_nt = ontology_graph().serialize(format="nt", encoding="utf-8")
-        t_rdf = time.perf_counter() - t
-        (tmp / "data.nt").write_bytes(data_nt)
-        (tmp / "onto.nt").write_bytes(onto_nt)
-        print(f"{args.cities:,} cities: {len(g):,} data triples (synth {t_synth:.1f} s, to RDF {t_rdf:.1f} s)")
+        if args.cities:
+            subprocess.run([sys.executable, str(ROOT / "scripts" / "synth.py"), "--cities", str(args.cities),
+                            "--seed", str(args.seed), "--out", str(tmp / "data")], check=True, capture_output=True)
+            source = tmp / "data"
+        else:
+            source = bundled_dataset()
+        data = load_sources([source])
+        print(f"data: {source.name if not args.cities else f'{args.cities:,} synthetic cities'}, "
+              f"{len(data):,} triples")
 
-        t = time.perf_counter()
-        for f, graph in (("data.nt", GRAPHS.dataset), ("onto.nt", GRAPHS.ontology)):
-            subprocess.run([str(exe), "load", "--location", str(tmp / "db"), "--file", str(tmp / f),
-                            "--graph", str(graph)], check=True, capture_output=True)
-        t_load_remote = time.perf_counter() - t
-        t = time.perf_counter()
-        local = OxigraphStore()
-        local.add_ntriples(data_nt, GRAPHS.dataset)
-        local.add_ntriples(onto_nt, GRAPHS.ontology)
-        t_load_local = time.perf_counter() - t
+        results: dict[str, dict[str, tuple[float, object]]] = {}
 
-        port = _port()
-        server = subprocess.Popen([str(exe), "serve-read-only", "--location", str(tmp / "db"),
-                                   "--bind", f"127.0.0.1:{port}", "--union-default-graph"],
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        try:
-            _wait(port)
-            remote = RemoteStore(f"http://127.0.0.1:{port}/query", timeout=600)
-            rows = [("load", t_load_remote, t_load_local, "", "")]
-            for name, ex in EXAMPLES.items():
-                t = time.perf_counter()
-                r = remote.query(ex.text)
-                tr = time.perf_counter() - t
-                t = time.perf_counter()
-                lo = local.query(ex.text)
-                tl = time.perf_counter() - t
-                same = "same" if len(r) == len(lo) else f"DIFFER {len(r)} vs {len(lo)}"
-                rows.append((f"example {name}", tr, tl, len(r), same))
-            t = time.perf_counter()
-            cr = catalog(remote)
-            tr = time.perf_counter() - t
-            t = time.perf_counter()
-            cl = catalog(local)
-            tl = time.perf_counter() - t
-            rows.append(("catalog read", tr, tl, len(cr.pilots) + len(cr.twins),
-                         "same" if cr == cl else "DIFFER"))
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
-    print("\n| step | remote oxigraph server (s) | embedded Oxigraph (s) | remote/embedded | rows | answers |")
-    print("|---|---:|---:|---:|---:|---|")
-    for name, tr, tl, n, same in rows:
-        ratio = f"{tr / tl:.1f}x" if tl > 0 else ""
-        print(f"| {name} | {tr:.3f} | {tl:.3f} | {ratio} | {n} | {same} |")
+        def measure(label: str, store, out_name: str, config: str) -> None:
+            r = results[label] = {}
+            r["build"] = _timed(lambda: write_graphs(store, data))[::-1]
+            counts, secs = _timed(lambda: {n: len(store.query(ex.text)) for n, ex in EXAMPLES.items()})
+            r["examples"] = (secs, counts)
+            cat, secs = _timed(lambda: catalog(store))
+            r["catalog"] = (secs, cat)
+            if not args.no_run:
+                (tmp / f"{out_name}.toml").write_text(config + f'\n[data]\nworkdir = "{tmp / "work"}"\n',
+                                                      encoding="utf-8")
+                env = {**os.environ, "PEERLEARN_CONFIG": str(tmp / f"{out_name}.toml")}
+                exe = Path(sys.executable).with_name("peerlearn")
+                res, secs = _timed(lambda: subprocess.run([str(exe), "run", str(source), "--out", str(tmp / out_name)],
+                                                          env=env, cwd=tmp, capture_output=True, text=True))
+                if res.returncode != 0:
+                    raise SystemExit(f"{label}: peerlearn run failed: {res.stderr[-1000:]}")
+                r["run"] = (secs, tmp / out_name)
+
+        disk = tmp / "embedded"
+        with atomic_oxigraph_dir(disk) as st:
+            pass
+        embedded_cfg = f'[store]\nbackend = "oxigraph"\npath = "{disk}"\n'
+        if not args.no_run:  # warm the embedding cache, so no store pays for encoding
+            env = {**os.environ, "PEERLEARN_CONFIG": str(tmp / "warm.toml")}
+            (tmp / "warm.toml").write_text(embedded_cfg + f'\n[data]\nworkdir = "{tmp / "work"}"\n', encoding="utf-8")
+            subprocess.run([str(Path(sys.executable).with_name("peerlearn")), "run", str(source), "--out",
+                            str(tmp / "warm")], env=env, cwd=tmp, check=True, capture_output=True)
+        st = open_store("oxigraph", path=disk)
+        measure("embedded Oxigraph (disk)", st, "out-embedded", embedded_cfg)
+        st.close()
+        for engine in engines:
+            server = OxigraphServer(tmp / "oxdb") if engine == "oxigraph" else VirtuosoServer(tmp / "vdb")
+            try:
+                st = RemoteStore(server.query, server.update, timeout=1800)
+                cfg = f'[store]\nbackend = "remote"\nendpoint = "{server.query}"\nupdate_endpoint = "{server.update}"\n'
+                measure(f"remote {engine}", st, f"out-{engine}", cfg)
+            finally:
+                server.stop()
+
+        base = results["embedded Oxigraph (disk)"]
+        steps = ["build", "examples", "catalog"] + ([] if args.no_run else ["run"])
+        names = {"build": "build (write graphs)", "examples": f"{len(EXAMPLES)} example queries",
+                 "catalog": "catalog read", "run": "`peerlearn run` (CLI)"}
+        labels = list(results)
+        print("\n| step | " + " | ".join(labels) + " | answers |")
+        print("|---|" + "---:|" * len(labels) + "---|")
+        for step in steps:
+            cells = []
+            for label in labels:
+                secs = results[label][step][0]
+                ratio = "" if label == labels[0] else f" ({secs / base[step][0]:.1f}x)"
+                cells.append(f"{secs:.2f} s{ratio}")
+            print(f"| {names[step]} | " + " | ".join(cells) + f" | {_agree(step, results, base)} |")
     return 0
+
+
+def _agree(step, results, base) -> str:
+    if step == "build":
+        return ""
+    if step == "run":
+        want = base["run"][1]
+        files = sorted(p.name for p in want.glob("assignment-cohort-*.csv"))
+        same = all(filecmp.cmp(want / f, r["run"][1] / f, shallow=False) for r in results.values() for f in files)
+        return f"assignment files {'identical' if same else 'DIFFER'}"
+    same = all(r[step][1] == base[step][1] for r in results.values())
+    return "same on all" if same else "DIFFER"
 
 
 if __name__ == "__main__":

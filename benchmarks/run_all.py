@@ -23,7 +23,7 @@ OTHERS = {
     "bench_embeddings.py": "encoder precision (fp32 vs bf16) and batch size on generated narratives",
     "bench_index.py": "NarrativeIndex exact vs HNSW at 10k/100k: build, ms/query, recall@10",
     "bench_ccc.py": "Climate City Contract ingestion and passage tagging",
-    "bench_remote.py": "remote backend vs embedded Oxigraph, one size (default 100k cities)",
+    "bench_remote.py": "remote backend on oxigraph serve and Virtuoso vs the embedded store (default: bundled dataset)",
 }
 
 

@@ -63,9 +63,10 @@ def load_sources(sources: Sequence[str | os.PathLike]) -> Graph:
 
 
 def write_graphs(store: Store, data: Graph) -> None:
-    """Put the ontology and ``data`` into their named graphs of ``store``."""
-    store.replace_graph(ONTOLOGY_GRAPH, ontology_graph())
-    store.replace_graph(DATASET_GRAPH, data)
+    """Put the ontology and ``data`` into their named graphs of ``store`` and clear every
+    other peerlearn graph (tags, recommendations, contracts derived from the old data), in one
+    swap on a remote store."""
+    store.replace_graphs({ONTOLOGY_GRAPH: ontology_graph(), DATASET_GRAPH: data}, clear_others=True)
 
 
 def build(sources: Sequence[str | os.PathLike], *, backend: str = "oxigraph",

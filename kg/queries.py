@@ -3,6 +3,13 @@
 
 Values are bound at query time (``Store.query(text, {"var": term})``), never spliced into
 the text. Every example declares the variables it accepts as parameters.
+
+Every query here runs unchanged on the embedded stores, ``oxigraph serve`` and Virtuoso 7.2
+(tests/kg/test_store.py compares the answers): so no ``BIND(EXISTS {...})`` (Virtuoso's
+compiler fails on it; ``OPTIONAL { ... BIND(true AS ?x) }`` with ``BOUND(?x)`` gives the
+same answer). Virtuoso answers a boolean expression as an integer 1/0: a computed boolean
+is cast with ``xsd:boolean(...)`` (a no-op elsewhere), which Virtuoso types as xsd:boolean
+"1"/"0" and the remote store reads as true/false.
 """
 
 from __future__ import annotations
@@ -171,8 +178,9 @@ SELECT ?name ?country ?mission ?pilots ?twinOf WHERE {
     } GROUP BY ?city
   }
   ?city schema:name ?name ; schema:addressCountry ?country .
-  BIND(EXISTS { ?city a pl:MissionCity } AS ?mission)
-  FILTER((?mission && (?pilots > 0 || BOUND(?twinOf))) || (?pilots > 0 && BOUND(?twinOf)))
+  OPTIONAL { ?city a pl:MissionCity . BIND(true AS ?isMission) }
+  BIND(xsd:boolean(BOUND(?isMission)) AS ?mission)
+  FILTER((BOUND(?isMission) && (?pilots > 0 || BOUND(?twinOf))) || (?pilots > 0 && BOUND(?twinOf)))
 }
 ORDER BY ?name
 """)
@@ -207,7 +215,8 @@ _ex("largest-cities", "Cities by population",
     """
 SELECT ?name ?country ?population ?missionCity WHERE {
   ?c a pl:City ; schema:name ?name ; schema:addressCountry ?country ; schema:population ?population .
-  BIND(EXISTS { ?c a pl:MissionCity } AS ?missionCity)
+  OPTIONAL { ?c a pl:MissionCity . BIND(true AS ?isMission) }
+  BIND(xsd:boolean(BOUND(?isMission)) AS ?missionCity)
 }
 ORDER BY DESC(?population)
 LIMIT 25
@@ -321,11 +330,14 @@ SELECT ?c ?id ?name ?country ?population ?lat ?lon ?mission ?ccc
        (GROUP_CONCAT(DISTINCT ?altS; separator="\\t") AS ?alts) WHERE {
   ?c a pl:City ; dcterms:identifier ?id ; schema:name ?name ; schema:addressCountry ?country .
   OPTIONAL { ?c schema:population ?population }
-  OPTIONAL { ?c schema:latitude ?lat ; schema:longitude ?lon }
+  # STR: Virtuoso writes doubles with 6 significant digits but keeps their full lexical form
+  OPTIONAL { ?c schema:latitude ?latV ; schema:longitude ?lonV }
+  BIND(STR(?latV) AS ?lat) BIND(STR(?lonV) AS ?lon)
   OPTIONAL { ?c pl:cccFile ?ccc }
   OPTIONAL { ?c skos:altLabel ?alt }
   BIND(COALESCE(STR(?alt), "") AS ?altS)
-  BIND(EXISTS { ?c a pl:MissionCity } AS ?mission)
+  OPTIONAL { ?c a pl:MissionCity . BIND(true AS ?isMission) }
+  BIND(xsd:boolean(BOUND(?isMission)) AS ?mission)
 }
 GROUP BY ?c ?id ?name ?country ?population ?lat ?lon ?mission ?ccc
 """
@@ -359,7 +371,8 @@ LINKS = PREFIXES + """
 SELECT ?s ?prop ?concept ?status ?score ?evidence WHERE {
   ?s pl:hasConceptLink ?l .
   ?l pl:linkProperty ?prop ; pl:concept ?concept ; pl:status ?status .
-  OPTIONAL { ?l pl:score ?score }
+  OPTIONAL { ?l pl:score ?scoreV }
+  BIND(STR(?scoreV) AS ?score)  # full precision on Virtuoso too
   OPTIONAL { ?l pl:evidence ?evidence }
 }
 """

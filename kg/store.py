@@ -4,7 +4,7 @@
   measured by ``benchmarks/bench_store.py`` it loads and answers joins and aggregates one to
   two orders of magnitude faster than rdflib's engine (figures in the README).
 - ``rdflib``: an rdflib ``Dataset`` in memory; pure Python, handy for small graphs and tests.
-- ``remote``: any SPARQL 1.1 endpoint (rdflib's SPARQLUpdateStore underneath).
+- ``remote``: a SPARQL 1.1 server over HTTP (``kg.remote``; tested on Oxigraph and Virtuoso).
 
 Data sits in named graphs (``kg.namespaces.GRAPHS``: ontology, dataset, ccc, tags,
 recommendations) so each part can be replaced on its own; queries see the union of all of
@@ -39,6 +39,16 @@ class Store(ABC):
     @abstractmethod
     def replace_graph(self, name: URIRef, graph: Graph) -> None:
         """Replace the content of named graph ``name`` with ``graph``'s triples."""
+
+    def replace_graphs(self, graphs: Mapping[URIRef, Graph], *, clear_others: bool = False) -> None:
+        """Replace each named graph of ``graphs``; with ``clear_others``, empty every other
+        named graph too (a rebuild: nothing derived from the old data survives)."""
+        if clear_others:
+            for g in self.graph_names():
+                if g not in graphs:
+                    self.replace_graph(g, Graph())
+        for name, graph in graphs.items():
+            self.replace_graph(name, graph)
 
     def replace_graph_ntriples(self, name: URIRef, data: bytes) -> None:
         """Replace named graph ``name`` with N-Triples ``data`` (fast path for big graphs)."""
@@ -288,68 +298,13 @@ def _from_rdflib_result(res, limit) -> QueryResult:
 
 # ---------------------------------------------------------------------- remote
 
-class RemoteStore(Store):
-    """A SPARQL 1.1 endpoint over HTTP. Writes need ``update_endpoint``.
+def __getattr__(name: str):
+    """``kg.store.RemoteStore`` lives in ``kg.remote`` (HTTP, batching, credentials)."""
+    if name == "RemoteStore":
+        from kg.remote import RemoteStore
 
-    The endpoint must present the union of its named graphs as the default graph (Oxigraph:
-    ``--union-default-graph``; Fuseki: ``tdb:unionDefaultGraph true``; GraphDB and Virtuoso do
-    by default), as the embedded backends do.
-    """
-
-    backend = "remote"
-
-    def __init__(self, endpoint: str, update_endpoint: str | None = None, *, timeout: float = 30.0):
-        from rdflib.plugins.stores.sparqlstore import SPARQLUpdateStore
-
-        from kg.redact import public_url, split_credentials
-
-        # user:password@ in a URL is sent as HTTP Basic auth; messages show only public URLs
-        endpoint, auth = split_credentials(endpoint)
-        if update_endpoint:
-            update_endpoint, update_auth = split_credentials(update_endpoint)
-            auth = auth or update_auth
-        self.endpoint = public_url(endpoint)
-        self.update_endpoint = public_url(update_endpoint) if update_endpoint else update_endpoint
-        self._store = SPARQLUpdateStore(query_endpoint=endpoint, update_endpoint=update_endpoint,
-                                        timeout=timeout, autocommit=True, auth=auth)
-        self._ds = Dataset(store=self._store, default_union=True)
-
-    def replace_graph(self, name, graph):
-        if not self.update_endpoint:
-            raise StoreError(f"{self.endpoint}: read-only remote store (no update endpoint set)")
-        data = graph.serialize(format="nt")
-        try:
-            self._store.update(f"DROP SILENT GRAPH <{name}>")
-            # INSERT DATA in chunks keeps each request small.
-            lines = [ln for ln in data.splitlines() if ln.strip()]
-            for i in range(0, len(lines), 5000):
-                chunk = "\n".join(lines[i:i + 5000])
-                self._store.update(f"INSERT DATA {{ GRAPH <{name}> {{ {chunk} }} }}")
-        except Exception as e:
-            raise StoreError(f"{self.update_endpoint}: update failed ({_one_line(e)})") from None
-
-    def query(self, sparql, bindings=None, *, limit=None):
-        try:
-            res = self._ds.query(sparql, initBindings=dict(bindings or {}))
-            return _from_rdflib_result(res, limit)
-        except StoreError:
-            raise
-        except Exception as e:
-            raise StoreError(f"{self.endpoint}: {_one_line(e)}") from None
-
-    def graph_names(self):
-        res = self.query("SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }")
-        return sorted(r[0] for r in res.rows if isinstance(r[0], URIRef))
-
-    def __len__(self):
-        res = self.query("SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }")
-        return int(res.rows[0][0]) if res.rows else 0
-
-    def close(self):
-        try:
-            self._store.close()
-        except Exception:
-            pass
+        return RemoteStore
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _one_line(e: BaseException) -> str:
@@ -371,6 +326,8 @@ def open_store(backend: str = "oxigraph", *, path: str | os.PathLike | None = No
     if backend == "remote":
         if not endpoint:
             raise StoreError("the remote backend needs an endpoint URL (setting store.endpoint)")
+        from kg.remote import RemoteStore
+
         return RemoteStore(endpoint, update_endpoint)
     raise StoreError(f"unknown store backend {backend!r}; choose one of {', '.join(BACKENDS)}")
 

@@ -74,6 +74,27 @@ def oxigraph_server(tmp_path):
     proc.wait(timeout=10)
 
 
+@pytest.fixture(scope="session")
+def virtuoso_server(tmp_path_factory):
+    """A real Virtuoso Open Source (Debian `virtuoso-opensource`) on loopback ports, the anonymous
+    SPARQL user granted SPARQL_UPDATE, Debian's row cap (ResultSetMaxRows 10000); see
+    scripts/virtuoso_local.py. One per test session: it takes a few seconds to create its
+    database. Yields the /sparql URL. Skipped when Virtuoso is not installed, unless
+    PEERLEARN_REQUIRE_VIRTUOSO=1 (then it fails), as in CI."""
+    from scripts import virtuoso_local
+
+    if virtuoso_local.executables() is None:
+        reason = "Virtuoso (virtuoso-t and isql-vt, Debian package virtuoso-opensource) is not installed"
+        if os.environ.get("PEERLEARN_REQUIRE_VIRTUOSO") == "1":
+            pytest.fail(f"{reason} (PEERLEARN_REQUIRE_VIRTUOSO=1)")
+        pytest.skip(reason)
+    server = virtuoso_local.start(tmp_path_factory.mktemp("virtuoso"))
+    try:
+        yield server.url
+    finally:
+        server.stop()
+
+
 @pytest.fixture
 def listener():
     """A loopback socket that records every connection made to it (a server must never call out)."""
