@@ -51,17 +51,29 @@ def test_remote_store_error_never_shows_the_password():
 
 
 def test_remote_store_sends_url_credentials_as_basic_auth():
-    seen: list[tuple[str, str]] = []
+    """A server that asks for Basic auth (401 + WWW-Authenticate) gets the URL's user-info as
+    credentials; the password is never in the request line or body."""
+    seen: list[tuple[str, str, bytes]] = []
 
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802 (http.server's name)
-            seen.append((self.path, self.headers.get("Authorization", "")))
+        def _answer(self):
+            body_in = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            auth = self.headers.get("Authorization", "")
+            seen.append((self.path, auth, body_in))
+            if not auth:
+                self.send_response(401)
+                self.send_header("WWW-Authenticate", 'Basic realm="sparql"')
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
             body = json.dumps({"head": {}, "boolean": True}).encode()
             self.send_response(200)
             self.send_header("Content-Type", "application/sparql-results+json")
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)
+
+        do_GET = do_POST = _answer  # noqa: N815 (http.server's names)
 
         def log_message(self, *args):
             pass
@@ -76,6 +88,6 @@ def test_remote_store_sends_url_credentials_as_basic_auth():
     finally:
         srv.shutdown()
         srv.server_close()
-    path, auth = seen[0]
-    assert path.startswith("/sparql?") and "HUNTER2" not in path
-    assert auth == "Basic " + base64.b64encode(b"alice:HUNTER2").decode()
+    assert all(path.startswith("/sparql") and b"HUNTER2" not in body and "HUNTER2" not in path
+               for path, _, body in seen)
+    assert seen[-1][1] == "Basic " + base64.b64encode(b"alice:HUNTER2").decode()
