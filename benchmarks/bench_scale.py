@@ -14,7 +14,7 @@ Stages and their baselines:
 
 * ``KG``: tabular rows to RDF, SHACL validation (``kg.validate.violations``; pyshacl, the
   reference engine, as baseline up to ``--pyshacl-max`` cities).
-* ``store``: loading the graph, the 16 example queries (``kg.queries.EXAMPLES``) and the
+* ``store``: loading the graph, every example query (``kg.queries.EXAMPLES``) and the
   catalog read on every backend of ``--backends``: rdflib in memory (the baseline, up to
   ``--rdflib-max`` cities: its engine takes minutes above), Oxigraph in memory, Oxigraph on
   disk, and the remote backend against a standalone ``oxigraph serve-read-only`` (from
