@@ -57,3 +57,22 @@ def test_cli_help_does_not_import_heavy_libraries():
             "import kg; print(sorted(m for m in ('torch','sentence_transformers','faiss') if m in sys.modules))")
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert res.stdout.strip() == "[]"
+
+
+def test_the_sparql_lexer_needs_only_the_standard_library():
+    """kg.store can use kg.sparql_text without the endpoint or the web stack."""
+    assert _imports(ROOT / "kg" / "sparql_text.py") <= set(sys.stdlib_module_names)
+
+
+def test_a_query_worker_imports_only_its_module():
+    """A worker boots kg.endpoint.worker alone: no kg/__init__ (rdflib), no kg/endpoint/__init__
+    (starlette), which would triple the cost of every worker start."""
+    from kg.endpoint.pool import _WORKER_BOOT
+
+    boot = _WORKER_BOOT.replace("_worker_main()", "print(' '.join(sorted(sys.modules)))")
+    assert boot != _WORKER_BOOT
+    res = subprocess.run([sys.executable, "-c", boot, "{}", str(ROOT / "kg")], capture_output=True,
+                         text=True, check=True, env={"PYTHONPATH": str(ROOT)})
+    loaded = set(res.stdout.split())
+    assert {m for m in loaded if m.split(".")[0] == "kg"} == {"kg", "kg.endpoint", "kg.endpoint.worker"}
+    assert not loaded & {"starlette", "anyio", "rdflib", "pyoxigraph"}  # pyoxigraph: lazily, in _worker_main

@@ -678,6 +678,9 @@ def test_a_query_that_eats_memory_kills_only_its_worker(tmp_path):
 def test_all_workers_busy_is_503_not_a_hang(tmp_path):
     pool = WorkerPool(make_disk_store(tmp_path / "db"), 1, isolate=False, slice=None)  # no moving aside
     try:
+        # Workers up first: otherwise the second query may reach the queue while the first
+        # caller is still in start(), take the worker first and never see it busy.
+        pool.start()
         job = {"op": "query", "query": RUNAWAY, "default_graphs": None, "named_graphs": None,
                "has_from": False, "select_format": "json", "graph_format": None, "max_results": 10}
         from kg.endpoint import QueryTimeout
