@@ -130,7 +130,7 @@ class RemoteStore(Store):
 
     # ------------------------------------------------------------------ reads
 
-    def query(self, sparql, bindings=None, *, limit=None):
+    def _query(self, sparql, bindings=None, *, limit=None):
         form = query_form(sparql)
         text = sparql + _values_block(bindings or {})
         graph_form = form in ("construct", "describe")

@@ -27,6 +27,7 @@ from rdflib.term import Node
 from kg.errors import QueryError, StoreError
 from kg.files import staged_dir
 from kg.results import QueryResult
+from kg.sparql_text import find_forbidden
 
 BACKENDS = ("oxigraph", "rdflib", "remote")
 
@@ -56,7 +57,6 @@ class Store(ABC):
         g.parse(data=data.decode("utf-8"), format="nt")
         self.replace_graph(name, g)
 
-    @abstractmethod
     def query(self, sparql: str, bindings: Mapping[str, Node] | None = None, *,
               limit: int | None = None) -> QueryResult:
         """Run a SPARQL query; ``bindings`` maps variable names to terms.
@@ -65,8 +65,20 @@ class Store(ABC):
         requires); it then fixes that variable everywhere in the query.
 
         ``limit`` caps the rows read (``truncated`` is set when more were available).
-        Malformed SPARQL raises QueryError (bad input) with the parser's message.
+        Malformed SPARQL raises QueryError (bad input) with the parser's message, and so does
+        a federated ``SERVICE``: pyoxigraph and rdflib would call the named endpoint, and
+        peerlearn never calls out (the same rule as the SPARQL endpoint's, ``find_forbidden``).
         """
+        forbidden = find_forbidden(sparql)
+        if forbidden:
+            raise QueryError(f"{forbidden} (federated query) is not allowed: peerlearn never calls "
+                             "other endpoints")
+        return self._query(sparql, bindings, limit=limit)
+
+    @abstractmethod
+    def _query(self, sparql: str, bindings: Mapping[str, Node] | None, *,
+               limit: int | None) -> QueryResult:
+        """The backend's query, after the checks every backend shares (``query``)."""
 
     def select_values(self, sparql: str) -> list[dict[str, str | None]]:
         """A SELECT's rows as ``{variable: lexical value or None}``: IRIs and literals as
@@ -159,7 +171,7 @@ class OxigraphStore(Store):
         except (OSError, ValueError, RuntimeError) as e:
             raise StoreError(f"query failed: {_one_line(e)}") from None
 
-    def query(self, sparql, bindings=None, *, limit=None):
+    def _query(self, sparql, bindings=None, *, limit=None):
         ox = self._ox
         res = self._run(sparql, {ox.Variable(k): to_ox(ox, v) for k, v in (bindings or {}).items()})
         if isinstance(res, ox.QueryBoolean):
@@ -254,7 +266,7 @@ class RdflibStore(Store):
         for t in graph:
             target.add(t)
 
-    def query(self, sparql, bindings=None, *, limit=None):
+    def _query(self, sparql, bindings=None, *, limit=None):
         from rdflib.plugins.sparql import prepareQuery
 
         try:  # parsing and translating: what fails here is the query's fault

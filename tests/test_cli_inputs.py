@@ -32,6 +32,18 @@ def test_a_malformed_query_is_bad_input_with_the_parsers_message(built, backend)
     assert line.startswith("peerlearn query: error: SPARQL syntax error: ")
 
 
+@pytest.mark.parametrize("backend", ["oxigraph", "rdflib"])
+def test_a_federated_query_is_refused_before_it_calls_out(built, backend, listener):
+    """`peerlearn query` with SERVICE: pyoxigraph and rdflib would both make the HTTP call."""
+    port, hits = listener
+    q = f"SELECT * WHERE {{ SERVICE <http://127.0.0.1:{port}/sparql> {{ ?s ?p ?o }} }}"
+    res = run_cli("--set", f"store.backend={backend}", "--set", f"data.sources=[\"{MINI}\"]",
+                  "query", q, cwd=built)
+    line = _one_line_error(res, 2)
+    assert "SERVICE" in line and "not allowed" in line
+    assert hits == []
+
+
 def test_a_remote_json_ld_context_is_never_fetched(tmp_path, listener):
     port, hits = listener
     url = f"http://127.0.0.1:{port}/context.jsonld"
