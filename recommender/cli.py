@@ -226,21 +226,20 @@ def _matcher(args, settings=None):
         store.close()
 
 
-def _weights(args, matcher) -> dict:
-    w = dict(matcher.weights)
+def _weights(args, matcher):
+    """The matcher's weights with each ``--weight SIGNAL=W`` applied (checked as settings are)."""
+    from recommender.weights import WeightError, Weights
+
+    changes = {}
     for pair in getattr(args, "weight", None) or []:
         if "=" not in pair:
             raise InputError(f"--weight {pair!r}: expected signal=value")
         k, v = pair.split("=", 1)
-        if k not in w:
-            raise InputError(f"--weight: unknown signal {k!r}; signals: {', '.join(sorted(w))}")
-        try:
-            w[k] = float(v)
-        except ValueError:
-            raise InputError(f"--weight {pair!r}: {v!r} is not a number") from None
-    return w
-
-
+        changes[k.strip()] = v
+    try:
+        return Weights(matcher.weights).with_values(changes)
+    except WeightError as e:
+        raise InputError(f"--weight: {e}") from None
 
 
 def _score_json(s, cat) -> dict:

@@ -21,6 +21,7 @@ from typing import Any
 
 from kg.errors import ConfigError
 from kg.redact import MASK, public_url, scrub
+from recommender.weights import WeightError, Weights
 
 CONFIG_ENV = "PEERLEARN_CONFIG"
 DEFAULT_FILE = "peerlearn.toml"
@@ -28,7 +29,7 @@ DEFAULT_FILE = "peerlearn.toml"
 
 def _f(default, doc: str, *, secret: bool = False, url: bool = False, **kw):
     meta = {"doc": doc, "secret": secret, "url": url}
-    if isinstance(default, (dict, list)):
+    if isinstance(default, (dict, list)):  # a Weights is immutable: shared as it is
         return field(default_factory=lambda: type(default)(default), metadata=meta, **kw)
     return field(default=default, metadata=meta, **kw)
 
@@ -67,12 +68,12 @@ class ModelSettings(_Public):
 
 @dataclass(frozen=True, repr=False)
 class MatchingSettings(_Public):
-    weights: dict = _f({
+    weights: Weights = _f(Weights({
         "barrier_fit": 1.0, "domain_fit": 1.0, "lever_fit": 0.6, "solution_fit": 0.6,
         "shared_challenge": 1.0, "experience_fit": 0.8,
         "narrative_similarity": 0.8, "graph_proximity": 0.5, "context": 0.3,
-    }, "Weight of each signal in the two directional scores (0 switches a signal off); "
-       "see `recommender/scoring.py` for what each signal measures.")
+    }), "Weight of each signal in the two directional scores (0 switches a signal off; at least one "
+       "above 0; no negative, inf or nan); see `recommender/scoring.py` for what each signal measures.")
     capacity: int = _f(2, "Twins a pilot activity can receive when its data gives no capacity.")
     per_twin: int = _f(1, "Pilot activities assigned to each twin.")
     overload_penalty: float = _f(0.15, "Score cost per extra twin beyond the first at one pilot: "
@@ -107,19 +108,23 @@ class Settings(_Public):
     server: ServerSettings = field(default_factory=ServerSettings)
 
     def with_overrides(self, pairs: list[str]) -> Settings:
-        """Apply ``section.key=value`` overrides (value parsed as TOML)."""
+        """Apply ``section.key=value`` (or ``section.table.key=value``) overrides, value parsed as TOML."""
         out = self
         for pair in pairs:
             if "=" not in pair or "." not in pair.split("=", 1)[0]:
                 # name the key only: the value may be a secret
                 raise ConfigError(f"--set {pair.split('=', 1)[0]!r}: expected section.key=value")
             key, raw = pair.split("=", 1)
-            section, name = key.strip().split(".", 1)
             try:
                 value = tomllib.loads(f"v = {raw}")["v"]
             except tomllib.TOMLDecodeError:
                 value = raw
-            out = _merge(out, {section: {name: value}}, "--set")
+            # section.key=value, or section.table.key=value for one entry of a table setting
+            # (matching.weights.context=0.5)
+            *path, name = key.strip().split(".")
+            for part in reversed(path[1:]):
+                value, name = {name: value}, part
+            out = _merge(out, {path[0]: {name: value}}, "--set")
         return out
 
 
@@ -161,7 +166,17 @@ def _merge(settings: Settings, doc: dict, where: str) -> Settings:
             if key not in known:
                 raise ConfigError(f"{where}: unknown setting {section}.{key}; known: {', '.join(known)}")
             default = getattr(sec, key)
-            if isinstance(default, dict) and isinstance(value, dict):
+            if isinstance(default, Weights):
+                if not isinstance(value, dict):
+                    raise ConfigError(f"{where}: {section}.{key} must be a table of signal = weight")
+                bad = [k for k in value if k not in default]
+                if bad:
+                    raise ConfigError(f"{where}: unknown key {section}.{key}.{bad[0]}; known: {', '.join(default)}")
+                try:
+                    value = default.with_values(value)
+                except WeightError as e:
+                    raise ConfigError(f"{where}: {section}.{key}: {e}") from None
+            elif isinstance(default, dict) and isinstance(value, dict):
                 bad = [k for k in value if k not in default]
                 if bad:
                     raise ConfigError(f"{where}: unknown key {section}.{key}.{bad[0]}; known: {', '.join(default)}")
@@ -185,6 +200,8 @@ def as_dict(obj) -> Any:
     """The real values, secrets included: never print, log or store this (``public_dict``)."""
     if is_dataclass(obj):
         return {f.name: as_dict(getattr(obj, f.name)) for f in fields(obj)}
+    if isinstance(obj, Weights):
+        return dict(obj)
     return obj
 
 

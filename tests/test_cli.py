@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from recommender.scoring import SIGNALS
 from tests.conftest import MINI, SHARED, run_cli
 
 
@@ -96,6 +97,60 @@ def test_user_errors_are_one_line_without_traceback(built, args, code, message):
     assert res.returncode == code
     assert message in res.stderr
     assert "Traceback" not in res.stderr and len(res.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("weight, message", [
+    ("barrier_fit=-1", "--weight: weight barrier_fit='-1' is negative"),
+    ("context=nan", "--weight: weight context='nan' is not a finite number"),
+    ("context=inf", "--weight: weight context='inf' is not a finite number"),
+    ("context=abc", "--weight: weight context='abc' is not a number"),
+    ("contxt=1", "--weight: unknown signal weight 'contxt'"),
+])
+def test_a_bad_weight_flag_is_one_line_exit_2(built, weight, message):
+    res = run_cli("recommend", "Westford", "--no-model", "--weight", weight, cwd=built)
+    assert res.returncode == 2 and res.stdout == ""
+    assert message in res.stderr
+    assert "Traceback" not in res.stderr and len(res.stderr.strip().splitlines()) == 1
+
+
+def test_weight_flags_that_switch_every_signal_off_are_refused(built):
+    flags = [a for k in SIGNALS for a in ("--weight", f"{k}=0")]
+    res = run_cli("assign", "--cohort", "1", "--no-model", *flags, cwd=built)
+    assert res.returncode == 2 and "--weight: every weight is 0" in res.stderr, res.stderr
+
+
+@pytest.mark.parametrize("toml, message", [
+    ("[matching.weights]\nbarrier_fit = -1\n", "matching.weights: weight barrier_fit=-1 is negative"),
+    ("[matching.weights]\ncontext = nan\n", "matching.weights: weight context=nan is not a finite number"),
+    ("[matching.weights]\ncontext = inf\n", "matching.weights: weight context=inf is not a finite number"),
+    ("[matching.weights]\ncontext = \"high\"\n", "matching.weights: weight context='high' is not a number"),
+    ("[matching]\nweights = 3\n", "matching.weights must be a table"),
+    ("[matching.weights]\n" + "".join(f"{k} = 0\n" for k in SIGNALS), "matching.weights: every weight is 0"),
+])
+def test_a_bad_weight_in_the_settings_file_is_one_line_exit_2(tmp_path, toml, message):
+    (tmp_path / "peerlearn.toml").write_text(toml, encoding="utf-8")
+    res = run_cli("settings", cwd=tmp_path)
+    assert res.returncode == 2 and res.stdout == ""
+    assert f"peerlearn.toml: {message}" in res.stderr
+    assert "Traceback" not in res.stderr and len(res.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("override, message", [
+    ("matching.weights.context=-0.5", "--set: matching.weights: weight context=-0.5 is negative"),
+    ("matching.weights.context=nan", "--set: matching.weights: weight context=nan is not a finite number"),
+    ("matching.weights={context=inf}", "--set: matching.weights: weight context=inf is not a finite number"),
+])
+def test_a_bad_weight_override_is_one_line_exit_2(tmp_path, override, message):
+    res = run_cli("--set", override, "settings", cwd=tmp_path)
+    assert res.returncode == 2 and res.stdout == "" and message in res.stderr, res.stderr
+    assert "Traceback" not in res.stderr and len(res.stderr.strip().splitlines()) == 1
+
+
+def test_one_weight_can_be_set_by_name(tmp_path):
+    res = run_cli("--set", "matching.weights.context=0.5", "settings", "--json", cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    weights = json.loads(res.stdout)["matching"]["weights"]
+    assert weights["context"] == 0.5 and weights["barrier_fit"] == 1.0
 
 
 def test_bad_input_exits_2_and_keeps_the_old_store(built, tmp_path):

@@ -52,7 +52,6 @@ fails, pages answer 500 with the error. ``/healthz`` shows the state under ``rec
 
 from __future__ import annotations
 
-import math
 import os
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
@@ -75,6 +74,7 @@ from recommender.assignment import Overrides, read_overrides
 from recommender.outputs import SIGNAL_WORDS, csv_text
 from recommender.types import MODULE_LABELS, MODULES, PILOT_FROM_TWIN, TWIN_FROM_PILOT
 from recommender.web.warmup import WarmingUp, Warmup, WarmupFailed
+from recommender.weights import WeightError, Weights
 
 __all__ = ["COLUMNS", "Warmup", "config_from", "facilitator_routes", "make_app", "matcher_warmup"]
 
@@ -544,27 +544,15 @@ def _cohort(matcher, req: PageRequest) -> PageData:
                     name=f"cohort-{cohort}", keep=("pins",), path=f"/facilitator/cohort/{cohort}")
 
 
-def parse_weights(query: Sequence[tuple[str, str]], defaults: Mapping[str, float]) -> dict[str, float]:
+def parse_weights(query: Sequence[tuple[str, str]], defaults: Mapping[str, float]) -> Weights:
     """Signal weights from query items (missing or empty: the default); 400 on a bad one."""
-    w = dict(defaults)
-    for k, raw in query:
-        if k in ("twin", "table", "format"):
-            continue
-        if k not in w:
-            raise WebError(400, f"unknown signal weight {k!r}; signals: {', '.join(sorted(w))}")
-        v = raw.strip()
-        if v == "":
-            continue
-        try:
-            x = float(v)
-        except ValueError:
-            raise WebError(400, f"weight {k}={raw!r} is not a number") from None
-        if not math.isfinite(x):
-            raise WebError(400, f"weight {k}={raw!r} is not a finite number")
-        if x < 0:
-            raise WebError(400, f"weight {k}={raw!r} is negative; weights are 0 (off) or more")
-        w[k] = x
-    return w
+    # an unknown name is refused even with an empty value
+    changes = {k: raw for k, raw in query
+               if k not in ("twin", "table", "format") and (raw.strip() or k not in defaults)}
+    try:
+        return Weights(defaults).with_values(changes)
+    except WeightError as e:
+        raise WebError(400, str(e)) from None
 
 
 def _whatif(matcher, req: PageRequest) -> PageData:
@@ -589,9 +577,9 @@ def _whatif(matcher, req: PageRequest) -> PageData:
     twins = sorted(cat.twins.values(), key=lambda t: (t.cohort, cat.twin_name(t.id), t.id))
     options = [{"id": t.id, "label": f"{cat.twin_name(t.id)} ({t.id}, cohort {t.cohort})"} for t in twins]
     ctx = {"twin": twin, "tname": cat.twin_name(twin.id) if twin else "", "inputs": inputs, "options": options,
-           "rows": rows, "default_rows": default_rows, "all_zero": not any(weights.values()),
+           "rows": rows, "default_rows": default_rows,
            "changed": any(i["changed"] for i in inputs)}
-    facts = {"twin_id": twin.id if twin else None, "twin": ctx["tname"] or None, "weights": weights,
+    facts = {"twin_id": twin.id if twin else None, "twin": ctx["tname"] or None, "weights": dict(weights),
              "default_weights": dict(matcher.weights)}
     title = f"What-if weights for {ctx['tname']}" if twin else "What-if weights"
     return PageData("whatif.html.j2", title, ctx, {"whatif": _public(rows)}, facts,

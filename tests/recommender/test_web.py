@@ -20,6 +20,7 @@ from starlette.testclient import TestClient
 from kg.endpoint import EndpointConfig, create_app
 from recommender.outputs import SIGNAL_WORDS
 from recommender.pipeline import Matcher
+from recommender.scoring import SIGNALS
 from recommender.settings import Settings
 from recommender.types import MODULE_LABELS, TWIN_FROM_PILOT
 from recommender.web import COLUMNS, config_from, facilitator_routes, make_app
@@ -414,6 +415,8 @@ def test_whatif_with_default_weights_changes_nothing(client, matcher):
     ({"context": "nan"}, "not a finite number"),
     ({"context": "inf"}, "not a finite number"),
     ({"barrier_fitt": "1"}, "unknown signal weight 'barrier_fitt'"),
+    ({"barrier_fitt": ""}, "unknown signal weight 'barrier_fitt'"),
+    ({k: "0" for k in SIGNALS}, "every weight is 0"),
 ])
 def test_bad_weights_are_a_400(client, params, words):
     r = client.get("/facilitator/whatif", params={"twin": "Riverton", **params})
