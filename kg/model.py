@@ -79,8 +79,13 @@ class PilotActivity:
     narrative: str = ""
 
     @property
+    def display_name(self) -> str:
+        """How people see the pilot activity named: its acronym, else its title."""
+        return self.acronym or self.title
+
+    @property
     def label(self) -> str:
-        return f"{self.id} {self.acronym or self.title}"
+        return f"{self.id} {self.display_name}"
 
 
 @dataclass(frozen=True)
@@ -114,6 +119,11 @@ class Catalog:
     def city_name(self, city_id: str) -> str:
         c = self.cities.get(city_id)
         return c.name if c else city_id
+
+    def pilot_name(self, pilot_id: str) -> str:
+        """The display name of a pilot activity (acronym, else title); an unknown id as it is."""
+        p = self.pilots.get(pilot_id)
+        return p.display_name if p else pilot_id
 
     def twin_name(self, twin_id: str) -> str:
         t = self.twins[twin_id]

@@ -255,7 +255,7 @@ def _print_ranked(ranked, cat, *, by_pilot: bool) -> None:
     from recommender.outputs import SIGNAL_WORDS
 
     for i, s in enumerate(ranked, start=1):
-        name = cat.twin_name(s.twin) if by_pilot else f"{s.pilot} {cat.pilots[s.pilot].acronym or cat.pilots[s.pilot].title}"
+        name = cat.twin_name(s.twin) if by_pilot else cat.pilots[s.pilot].label
         out(f"{i}. {name}  score {s.score:.2f}  (twin learns {s.twin_score:.2f}, pilot learns {s.pilot_score:.2f})")
         strong = [f"{SIGNAL_WORDS.get(k, k)} {v:.2f}" for _, k, v in s.strongest(3)]
         if strong:
@@ -312,7 +312,7 @@ def cmd_assign(args) -> int:
     out(f"cohort {a.cohort}: {len(a.pairs)} pairs, objective {a.objective:.3f}")
     for p in a.pairs:
         pin = "  [pinned]" if p.pinned else ""
-        out(f"  {cat.twin_name(p.twin):28} -> {p.pilot} {cat.pilots[p.pilot].acronym or cat.pilots[p.pilot].title}"
+        out(f"  {cat.twin_name(p.twin):28} -> {cat.pilots[p.pilot].label}"
             f"  score {p.score:.2f} (twin {p.twin_score:.2f}, pilot {p.pilot_score:.2f}){pin}")
     busy = {k: v for k, v in a.loads.items() if v}
     out("loads: " + ", ".join(f"{k} {v}/{a.capacities[k]}" for k, v in busy.items()))

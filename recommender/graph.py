@@ -43,7 +43,7 @@ def knowledge_graph(cat: Catalog) -> nx.Graph:
         G.add_node(country, kind="country", label=city.country)
         G.add_edge(city.iri, country, relation="inCountry", weight=0.3)
     for p in cat.pilots.values():
-        G.add_node(p.iri, kind="pilot", label=p.acronym or p.title, id=p.id)
+        G.add_node(p.iri, kind="pilot", label=p.display_name, id=p.id)
         for cid in p.cities:
             if cid in cat.cities:
                 G.add_edge(p.iri, cat.cities[cid].iri, relation="runBy", weight=1.0)

@@ -251,7 +251,7 @@ def score_pairs(ctx: MatchContext, pairs: Iterable[tuple[str, str]],
 def evidence(ctx: MatchContext, twin: Twin, pilot: PilotActivity) -> list[Evidence]:
     """Short knowledge-graph paths that explain a pair, strongest first, varied by kind."""
     cat = ctx.catalog
-    tname, pname = cat.city_name(twin.city), pilot.acronym or pilot.title
+    tname, pname = cat.city_name(twin.city), pilot.display_name
     label = lambda iri: cat.concepts[iri].label if iri in cat.concepts else iri  # noqa: E731
     out: list[Evidence] = []
     tb, pb = _weights(twin.barriers), _weights(pilot.barriers)

@@ -54,7 +54,7 @@ def collect_items(store: Store) -> dict[str, list[Item]]:
     for p in cat.pilots.values():
         text = profile_text(cat, p)
         if text:
-            items["pilot"].append(Item("pilot", p.id, f"{p.id} {p.acronym or p.title}", text, "pilot profile"))
+            items["pilot"].append(Item("pilot", p.id, p.label, text, "pilot profile"))
     for t in cat.twins.values():
         text = profile_text(cat, t)
         if text:

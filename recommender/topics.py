@@ -92,7 +92,7 @@ class ReplicationPlan:
 def topics_for_pair(cat: Catalog, pair: PairScore, *, per_direction: int = 4) -> list[LearningTopic]:
     """Learning topics in both directions for one scored pair, each with its evidence path."""
     twin, pilot = cat.twins[pair.twin], cat.pilots[pair.pilot]
-    tname, pname = cat.city_name(twin.city), pilot.acronym or pilot.title
+    tname, pname = cat.city_name(twin.city), pilot.display_name
     label = lambda iri: cat.concepts[iri].label if iri in cat.concepts else ""  # noqa: E731
     evidence = list(pair.evidence)
     # Capitalising: the twin's strongest solution or domain paths become replication topics.
@@ -139,7 +139,7 @@ def replication_plan(cat: Catalog, topics: list[LearningTopic]) -> ReplicationPl
     if not mine:
         return None
     pilot = cat.pilots[mine[0].pilot]
-    who = pilot.acronym or pilot.title
+    who = pilot.display_name
     cities = ", ".join(cat.city_name(c) for c in pilot.cities)
     whom = f"{who} ({cities})" if cities else who
     items = tuple((MODULE_LABELS[t.module], t.title, whom, t.evidence.words) for t in mine)

@@ -115,11 +115,6 @@ def _environment() -> Environment:
 
 # ------------------------------------------------------------------------------- helpers
 
-def _pilot_name(cat, pid: str) -> str:
-    p = cat.pilots.get(pid)
-    return (p.acronym or p.title) if p else pid
-
-
 def _label(cat, iri: str) -> str:
     return cat.concepts[iri].label if iri in cat.concepts else iri.rsplit("/", 1)[-1]
 
@@ -177,7 +172,7 @@ def _cohort_context(matcher, a: Assignment, shortlist: int, pages) -> dict:
     loads = [{**r, "svg": load_svg(r["load"], r["capacity"])}
              for r in sorted(tables["loads"], key=lambda r: r["pilot_id"])]
     twins = sorted(matcher.cohort_twins(a.cohort), key=lambda t: t.id)
-    net = network_svg([(p, _pilot_name(cat, p)) for p in sorted(a.capacities)],
+    net = network_svg([(p, cat.pilot_name(p)) for p in sorted(a.capacities)],
                       [(t.id, cat.twin_name(t.id)) for t in twins],
                       [(r["pilot_id"], r["twin_id"], r["score"]) for r in rows])
     pin_costs = [(k, v) for k, v in sorted(a.pin_costs.items())]
@@ -186,7 +181,7 @@ def _cohort_context(matcher, a: Assignment, shortlist: int, pages) -> dict:
             "loads": loads, "columns": columns, "heat_rows": heat_rows, "signal_charts": signal_charts,
             "network": net, "pin_costs": pin_costs, "unassigned": unassigned, "pages": pages,
             "twins": [{"id": t.id, "name": cat.twin_name(t.id)} for t in twins], "slug": slug,
-            "pilots": [{"id": p, "name": _pilot_name(cat, p)} for p in sorted(a.capacities)]}
+            "pilots": [{"id": p, "name": cat.pilot_name(p)} for p in sorted(a.capacities)]}
 
 
 # ------------------------------------------------------------------------------- twin page
@@ -215,7 +210,7 @@ def _twin_context(matcher, a: Assignment, twin, shortlist: int, pages) -> dict:
     assigned = sorted((p for p in a.pairs if p.twin == twin.id), key=lambda p: p.pilot)
     ranked = matcher.rank_pilots(twin.id, limit=shortlist)
     assigned_ids = {p.pilot for p in assigned}
-    ranking = [{"rank": i, "id": s.pilot, "name": _pilot_name(cat, s.pilot), "score": s.score,
+    ranking = [{"rank": i, "id": s.pilot, "name": cat.pilot_name(s.pilot), "score": s.score,
                 "twin_score": s.twin_score, "pilot_score": s.pilot_score, "assigned": s.pilot in assigned_ids,
                 "title": cat.pilots[s.pilot].title,
                 "strongest": [(DIRECTION_WORDS.get(d, d), SIGNAL_WORDS.get(k, k), v) for d, k, v in s.strongest(3)],
@@ -229,7 +224,7 @@ def _twin_context(matcher, a: Assignment, twin, shortlist: int, pages) -> dict:
     for pid, is_assigned, sc in targets:
         topics = matcher.topics(twin.id, pid)
         journey = learning_journey(topics)
-        pairings.append(_Pairing(pid, _pilot_name(cat, pid), is_assigned, sc, _topic_groups(topics), topics,
+        pairings.append(_Pairing(pid, cat.pilot_name(pid), is_assigned, sc, _topic_groups(topics), topics,
                                  matcher.plan(twin.id, pid), journey, journey_svg(journey)))
     return {"title": f"{cat.twin_name(twin.id)}: peer-learning report", "root": "../", "twin": twin,
             "name": cat.twin_name(twin.id), "city": city, "profile": profile, "has_data": has_data,
@@ -277,8 +272,8 @@ def _pilot_context(matcher, pid: str, received, assignments, shortlist: int, pag
     candidates = [{"id": s.twin, "name": cat.twin_name(s.twin), "score": s.score,
                    "pilot_score": s.pilot_score, "assigned": any(s.twin == t["id"] for t in twins)}
                   for s in matcher.rank_twins(pid, limit=shortlist)]
-    return {"title": f"{_pilot_name(cat, pid)}: pilot activity report", "root": "../", "pilot": pilot,
-            "name": _pilot_name(cat, pid), "cities": [cat.city_name(c) for c in sorted(pilot.cities)],
+    return {"title": f"{cat.pilot_name(pid)}: pilot activity report", "root": "../", "pilot": pilot,
+            "name": cat.pilot_name(pid), "cities": [cat.city_name(c) for c in sorted(pilot.cities)],
             "lead": cat.city_name(pilot.lead_city) if pilot.lead_city else "", "twins": twins,
             "caps": caps, "profile": profile, "candidates": candidates, "pages": pages, "slug": slug,
             "has_data": bool(pilot.summary or pilot.narrative or any(v for _, v in profile))}

@@ -368,11 +368,6 @@ def _error(env: Environment, request: Request, status: int, message: str, fmt: s
 
 # ============================================================== shared helpers
 
-def _pname(cat, pid: str) -> str:
-    p = cat.pilots.get(pid)
-    return (p.acronym or p.title) if p else pid
-
-
 def _seg(v: str) -> str:
     return quote(str(v), safe="")
 
@@ -405,7 +400,7 @@ def _index(matcher, req: PageRequest) -> PageData:
         trows = [{"cohort": c, "twin_id": t.id, "twin": cat.twin_name(t.id),
                   "country": cat.cities[t.city].country if t.city in cat.cities else "",
                   "candidates": len(matcher.candidates(t))} for t in twins]
-        prows = [{"cohort": c, "pilot_id": p.id, "pilot": _pname(cat, p.id), "title": p.title,
+        prows = [{"cohort": c, "pilot_id": p.id, "pilot": cat.pilot_name(p.id), "title": p.title,
                   "cities": "; ".join(cat.city_name(x) for x in p.cities),
                   "capacity": p.capacity if p.capacity is not None else matcher.capacity} for p in pilots]
         twins_rows += trows
@@ -421,7 +416,7 @@ def _ranking_rows(matcher, twin_id: str, weights=None) -> list[dict]:
     rows = []
     for rank, s in enumerate(matcher.rank_pilots(twin_id, weights=weights), start=1):
         rows.append({
-            "rank": rank, "pilot_id": s.pilot, "pilot": _pname(cat, s.pilot), "score": _r(s.score),
+            "rank": rank, "pilot_id": s.pilot, "pilot": cat.pilot_name(s.pilot), "score": _r(s.score),
             "twin_score": _r(s.twin_score), "pilot_score": _r(s.pilot_score),
             "strongest_signals": "; ".join(f"{SIGNAL_WORDS.get(k, k)} ({v:.2f})" for _, k, v in s.strongest(3)),
             "evidence": " | ".join(e.words for e in s.evidence),
@@ -458,7 +453,7 @@ def _pair(matcher, req: PageRequest) -> PageData:
     topics = matcher.topics(twin.id, pilot.id)
     plan = matcher.plan(twin.id, pilot.id)
     candidate = pilot.id in matcher.candidates(twin)
-    tname, pname = cat.twin_name(twin.id), _pname(cat, pilot.id)
+    tname, pname = cat.twin_name(twin.id), cat.pilot_name(pilot.id)
     topic_rows = [{"module": MODULE_LABELS[t.module], "direction": DIRECTION_WORDS[t.direction], "title": t.title,
                    "questions": " | ".join(t.questions), "evidence": t.evidence.words} for t in topics]
     evidence_rows = [{"direction": DIRECTION_WORDS.get(e.direction, e.direction), "kind": e.kind,
@@ -521,14 +516,14 @@ def _cohort(matcher, req: PageRequest) -> PageData:
     pins_text = req.get("pins")
     overrides = parse_pins(pins_text, matcher, cohort)
     a = matcher.assign(cohort, overrides)
-    assignment = [{"twin_id": p.twin, "twin": cat.twin_name(p.twin), "pilot_id": p.pilot, "pilot": _pname(cat, p.pilot),
+    assignment = [{"twin_id": p.twin, "twin": cat.twin_name(p.twin), "pilot_id": p.pilot, "pilot": cat.pilot_name(p.pilot),
                    "score": _r(p.score), "twin_score": _r(p.twin_score), "pilot_score": _r(p.pilot_score),
                    "pinned": p.pinned, "_p": p} for p in a.pairs]
-    loads = [{"pilot_id": pid, "pilot": _pname(cat, pid), "load": a.loads.get(pid, 0), "capacity": cap}
+    loads = [{"pilot_id": pid, "pilot": cat.pilot_name(pid), "load": a.loads.get(pid, 0), "capacity": cap}
              for pid, cap in a.capacities.items()]
-    over = [{"action": "pin", "twin_id": t, "twin": cat.twin_name(t), "pilot_id": p, "pilot": _pname(cat, p),
+    over = [{"action": "pin", "twin_id": t, "twin": cat.twin_name(t), "pilot_id": p, "pilot": cat.pilot_name(p),
              "cost": _r(a.pin_costs.get(f"{t}->{p}", 0.0))} for t, p in overrides.pins]
-    over += [{"action": "exclude", "twin_id": t, "twin": cat.twin_name(t), "pilot_id": p, "pilot": _pname(cat, p),
+    over += [{"action": "exclude", "twin_id": t, "twin": cat.twin_name(t), "pilot_id": p, "pilot": cat.pilot_name(p),
               "cost": _r(a.pin_costs[f"{t}-/->{p}"]) if f"{t}-/->{p}" in a.pin_costs else ""}
              for t, p in overrides.exclusions]
     load_view = [{**r, "slots": [("over" if i >= r["capacity"] else "full") if i < r["load"] else "free"
