@@ -22,7 +22,7 @@ from collections import Counter
 from pathlib import Path
 
 from kg.errors import InputError
-from kg.ingest.ccc import MODULES, read_ccc
+from kg.ingest.ccc import CCC_SECTIONS, read_ccc
 
 
 def _default_dir() -> Path:
@@ -88,8 +88,8 @@ def main(argv: list[str] | None = None) -> int:
     for e in errors:
         print(f"  error             {e}")
     print(f"passages            {passages} ({words / max(passages, 1):.0f} words on average)")
-    print("module coverage     " + "  ".join(f"{m}:{coverage[m]}" for m in MODULES))
-    print("passages by section " + "  ".join(f"{s}:{per_section[s]}" for s in (*MODULES, "intro")))
+    print("module coverage     " + "  ".join(f"{m}:{coverage[m]}" for m in CCC_SECTIONS))
+    print("passages by section " + "  ".join(f"{s}:{per_section[s]}" for s in (*CCC_SECTIONS, "intro")))
     print(f"no modules (raise)  {len(errors)}")
     print(f"with emissions      {with_emissions} documents, {emission_rows} rows")
     print(f"wall time           {wall:.2f} s ({size_mb / wall:.1f} MB/s); slowest {slowest[1]} {slowest[0]:.2f} s")

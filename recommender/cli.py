@@ -252,7 +252,7 @@ def _score_json(s, cat) -> dict:
 
 
 def _print_ranked(ranked, cat, *, by_pilot: bool) -> None:
-    from recommender.outputs import SIGNAL_WORDS
+    from recommender.words import SIGNAL_WORDS
 
     for i, s in enumerate(ranked, start=1):
         name = cat.twin_name(s.twin) if by_pilot else cat.pilots[s.pilot].label
@@ -326,7 +326,8 @@ def cmd_assign(args) -> int:
 @command("topics")
 def cmd_topics(args) -> int:
     """Learning topics for a pair in both directions, by module, with evidence and questions."""
-    from recommender.types import MODULE_LABELS, TWIN_FROM_PILOT
+    from recommender.types import TWIN_FROM_PILOT
+    from recommender.words import MODULE_LABELS
 
     m = _matcher(args)
     cat = m.catalog

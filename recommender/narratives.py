@@ -40,7 +40,8 @@ PROPERTY = {  # (role, scheme) -> direct property a tag qualifies
     ("twin", "domain"): PL.interestedInDomain, ("twin", "lever"): PL.interestedInLever,
     ("twin", "barrier"): PL.facesBarrier,
 }
-CCC_SECTIONS = {"barrier": {"A-3"}, "domain": {"B-2", "C-1", "C-2"}, "lever": {"B-2", "C-1", "C-2", "C-3"}}
+# contract sections (kg.ingest.ccc.CCC_SECTIONS) whose passages are tagged with each scheme
+SECTIONS_BY_SCHEME = {"barrier": {"A-3"}, "domain": {"B-2", "C-1", "C-2"}, "lever": {"B-2", "C-1", "C-2", "C-3"}}
 
 
 def ingest_ccc(store: Store, files: Sequence[str | os.PathLike], *, strict: bool = False,
@@ -131,7 +132,7 @@ def tag_graph(store: Store, tagger: ConceptTagger, *, when: datetime | None = No
                 nodes = [URIRef(f"{item.iri}/narrative-sentence/{i}") for i in range(len(sents))]
                 jobs.append((role, item.iri, "narrative", sents, nodes, None))
             if role == "twin" and item.city in passages:
-                for scheme, sections in CCC_SECTIONS.items():
+                for scheme, sections in SECTIONS_BY_SCHEME.items():
                     ps = [(iri, text) for iri, sec, text in passages[item.city] if sec in sections]
                     if ps:
                         jobs.append((role, item.iri, "ccc", [t for _, t in ps], [URIRef(i) for i, _ in ps],

@@ -30,15 +30,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from kg.files import staged_dir
-from recommender.types import MODULE_LABELS, Assignment
-
-SIGNAL_WORDS = {
-    "barrier_fit": "addresses the twin's barriers", "domain_fit": "works in the twin's domains",
-    "lever_fit": "uses the twin's levers", "solution_fit": "has solutions for the twin",
-    "shared_challenge": "twin shares the pilot's challenges", "experience_fit": "twin brings experience",
-    "narrative_similarity": "similar narratives", "graph_proximity": "close in the knowledge graph",
-    "context": "similar setting",
-}
+from recommender.types import Assignment
+from recommender.words import MODULE_LABELS, SIGNAL_WORDS
 
 
 def cohort_tables(matcher, a: Assignment, shortlist: int) -> dict[str, list[dict]]:

@@ -14,13 +14,13 @@ from dataclasses import dataclass
 
 from kg.model import Catalog
 from recommender.types import (
-    MODULE_LABELS,
     PILOT_FROM_TWIN,
     TWIN_FROM_PILOT,
     Evidence,
     LearningTopic,
     PairScore,
 )
+from recommender.words import MODULE_LABELS
 
 MODULE_OF_KIND = {"shared_barrier": "getting-started", "context": "getting-started",
                   "narrative": "getting-started", "solution": "co-creating", "domain": "co-creating",

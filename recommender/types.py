@@ -7,9 +7,7 @@ from dataclasses import dataclass, field
 TWIN_FROM_PILOT = "twin_from_pilot"
 PILOT_FROM_TWIN = "pilot_from_twin"
 DIRECTIONS = (TWIN_FROM_PILOT, PILOT_FROM_TWIN)
-MODULES = ("getting-started", "co-creating", "capitalising")
-MODULE_LABELS = {"getting-started": "Getting started", "co-creating": "Co-creating",
-                 "capitalising": "Capitalising"}
+MODULES = ("getting-started", "co-creating", "capitalising")  # the programme's modules, in order
 
 
 @dataclass(frozen=True)

@@ -22,19 +22,17 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup, escape
 
-from recommender.outputs import SIGNAL_WORDS, cohort_tables
+from recommender.outputs import cohort_tables
 from recommender.types import (
-    MODULE_LABELS,
     MODULES,
     PILOT_FROM_TWIN,
     TWIN_FROM_PILOT,
     Assignment,
     LearningTopic,
 )
+from recommender.words import DIRECTION_WORDS, MODULE_LABELS, SIGNAL_WORDS, STATUS_WORDS
 
 TEMPLATES = Path(__file__).parent / "templates"
-DIRECTION_WORDS = {TWIN_FROM_PILOT: "pilot → twin", PILOT_FROM_TWIN: "twin → pilot", "both": "both ways"}
-STATUS_WORDS = {"stated": "stated", "inferred": "inferred by a curator", "tagged": "tagged from text"}
 PROGRAMME_MONTHS = 18
 MODULE_MONTHS = {"getting-started": (1, 4), "co-creating": (5, 12), "capitalising": (13, 18)}
 MODULE_COLOURS = {"getting-started": "#e3f0fb", "co-creating": "#e6f4ea", "capitalising": "#fdf1dc"}

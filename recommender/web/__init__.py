@@ -71,16 +71,16 @@ from starlette.staticfiles import StaticFiles
 from kg.endpoint import EndpointConfig, create_app
 from kg.errors import InputError, NotFoundError, PeerlearnError
 from recommender.assignment import Overrides, read_overrides
-from recommender.outputs import SIGNAL_WORDS, csv_text
-from recommender.types import MODULE_LABELS, MODULES, PILOT_FROM_TWIN, TWIN_FROM_PILOT
+from recommender.outputs import csv_text
+from recommender.types import DIRECTIONS, MODULES
 from recommender.web.warmup import WarmingUp, Warmup, WarmupFailed
 from recommender.weights import WeightError, Weights
+from recommender.words import DIRECTION_WORDS, MODULE_LABELS, SIGNAL_WORDS
 
 __all__ = ["COLUMNS", "Warmup", "config_from", "facilitator_routes", "make_app", "matcher_warmup"]
 
 TEMPLATES = Path(__file__).parent / "templates"
 STATIC = Path(__file__).parent / "static"
-DIRECTION_WORDS = {TWIN_FROM_PILOT: "pilot → twin", PILOT_FROM_TWIN: "twin → pilot", "both": "both ways"}
 FORMATS = ("html", "csv", "json")
 CSV_TYPE = "text/csv; charset=utf-8"
 RETRY_AFTER_S = 5
@@ -464,7 +464,7 @@ def _pair(matcher, req: PageRequest) -> PageData:
     for module in MODULES:
         dirs = [{"direction": d, "words": DIRECTION_WORDS[d],
                  "topics": [t for t in topics if t.module == module and t.direction == d]}
-                for d in (TWIN_FROM_PILOT, PILOT_FROM_TWIN)]
+                for d in DIRECTIONS]
         groups.append({"module": module, "label": MODULE_LABELS[module], "directions": dirs,
                        "count": sum(len(d["topics"]) for d in dirs)})
     ctx = {"twin": twin, "pilot": pilot, "tname": tname, "pname": pname, "s": s, "groups": groups,

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from kg.errors import InputError
-from kg.ingest.ccc import MODULES, CccDocument, EmissionsRow, Passage, read_ccc, split_passages
+from kg.ingest.ccc import CCC_SECTIONS, CccDocument, EmissionsRow, Passage, read_ccc, split_passages
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "ccc"
 CCC_DIR = (Path(os.environ["PEERLEARN_SHARED_DATA"]) / "ccc" if os.environ.get("PEERLEARN_SHARED_DATA")
@@ -23,7 +23,7 @@ def _by_section(doc: CccDocument, section: str) -> list[Passage]:
 def _check_invariants(doc: CccDocument, *, max_words: int = 200) -> None:
     assert [p.position for p in doc.passages] == list(range(len(doc.passages)))
     assert all(8 <= len(p.text.split()) <= max_words for p in doc.passages)
-    assert set(doc.sections) <= set(MODULES)
+    assert set(doc.sections) <= set(CCC_SECTIONS)
     assert len(set(doc.sections)) == len(doc.sections)
     assert {p.section for p in doc.passages} <= set(doc.sections) | {"intro"}
     for p in doc.passages:
@@ -46,7 +46,7 @@ def hillmouth() -> CccDocument:
 
 class TestSections:
     def test_all_nine_modules_in_order(self, riverton):
-        assert riverton.sections == MODULES
+        assert riverton.sections == CCC_SECTIONS
         _check_invariants(riverton)
 
     def test_table_of_contents_is_skipped(self, riverton):
@@ -288,7 +288,7 @@ def real():
 class TestRealDocuments:
     def test_klagenfurt_classic_template(self, real):
         doc = real("klagenfurt.md")
-        assert doc.sections == MODULES
+        assert doc.sections == CCC_SECTIONS
         _check_invariants(doc)
         a3 = " ".join(p.text for p in _by_section(doc, "A-3"))
         assert "frequent political changes" in a3 and "Corona pandemic" in a3
@@ -309,7 +309,7 @@ class TestRealDocuments:
 
     def test_pecs_investment_plan_modules_are_not_action_plan_modules(self, real):
         doc = real("pecs.md")
-        assert doc.sections == MODULES
+        assert doc.sections == CCC_SECTIONS
         ip = [p for p in doc.passages if "IP-" in p.section_title or "Investment Plan" in p.section_title]
         assert ip and all(p.section == "intro" for p in ip)
         last_c3 = max(p.position for p in doc.passages if p.section == "C-3")

@@ -18,12 +18,12 @@ from starlette.routing import Route
 from starlette.testclient import TestClient
 
 from kg.endpoint import EndpointConfig, create_app
-from recommender.outputs import SIGNAL_WORDS
 from recommender.pipeline import Matcher
 from recommender.scoring import SIGNALS
 from recommender.settings import Settings
-from recommender.types import MODULE_LABELS, TWIN_FROM_PILOT
+from recommender.types import TWIN_FROM_PILOT
 from recommender.web import COLUMNS, config_from, facilitator_routes, make_app
+from recommender.words import MODULE_LABELS, SIGNAL_WORDS
 
 ROOT = Path(__file__).resolve().parents[2]
 MINI = ROOT / "tests" / "fixtures" / "mini"

@@ -28,14 +28,14 @@ The steps, one module each (each module's docstring gives its rules):
     reader     ``read_ccc``: the steps in order
 """
 
-from kg.ingest.ccc.model import MODULES, CccDocument, EmissionsRow, Passage
+from kg.ingest.ccc.model import CCC_SECTIONS, CccDocument, EmissionsRow, Passage
 from kg.ingest.ccc.passages import split_passages
 from kg.ingest.ccc.reader import read_ccc
 
 __all__ = [
+    "CCC_SECTIONS",
     "CccDocument",
     "EmissionsRow",
-    "MODULES",
     "Passage",
     "read_ccc",
     "split_passages",

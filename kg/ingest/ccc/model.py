@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-MODULES: tuple[str, ...] = ("A-1", "A-2", "A-3", "B-1", "B-2", "B-3", "C-1", "C-2", "C-3")
+# the contract's section codes (its Action Plan modules; the programme's modules are
+# recommender.types.MODULES)
+CCC_SECTIONS: tuple[str, ...] = ("A-1", "A-2", "A-3", "B-1", "B-2", "B-3", "C-1", "C-2", "C-3")
 INTRO = "intro"
 
 
