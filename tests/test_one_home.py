@@ -41,3 +41,19 @@ def test_a_pilot_name_is_never_spelled_out_by_hand():
            if re.search(r"\.acronym or\b", line) and p != ROOT / "kg" / "model.py"]
     assert bad == []
 
+
+
+def test_no_script_or_module_retypes_the_input_columns():
+    """The input tables' columns are ``kg.ingest.tabular.COLUMNS``; a hand-typed copy of one
+    table's column list (as ``scripts/build_nzc_dataset.py`` had) would drift from it."""
+    from kg.ingest.tabular import COLUMNS
+
+    tables = {tuple(cols) for cols in COLUMNS.values()}
+    copies = []
+    for p in CODE:
+        for node in ast.walk(ast.parse(p.read_text(encoding="utf-8"))):
+            if isinstance(node, (ast.List, ast.Tuple)) and all(
+                    isinstance(e, ast.Constant) and isinstance(e.value, str) for e in node.elts):
+                if tuple(e.value for e in node.elts) in tables:
+                    copies.append(f"{p.relative_to(ROOT)}:{node.lineno}")
+    assert copies == []
