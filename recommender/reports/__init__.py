@@ -22,7 +22,7 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup, escape
 
-from recommender.outputs import SIGNAL_WORDS, cohort_tables
+from recommender.tables import SIGNAL_WORDS, cohort_tables
 from recommender.types import (
     MODULE_LABELS,
     MODULES,

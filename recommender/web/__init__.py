@@ -72,7 +72,8 @@ from starlette.staticfiles import StaticFiles
 from kg.endpoint import EndpointConfig, create_app
 from kg.errors import InputError, NotFoundError, PeerlearnError
 from recommender.assignment import Overrides, read_overrides
-from recommender.outputs import SIGNAL_WORDS, csv_text
+from recommender.outputs import csv_text
+from recommender.tables import SIGNAL_WORDS
 from recommender.types import MODULE_LABELS, MODULES, PILOT_FROM_TWIN, TWIN_FROM_PILOT
 from recommender.web.warmup import WarmingUp, Warmup, WarmupFailed
 
@@ -161,7 +162,7 @@ def matcher_warmup(store_path, settings) -> Warmup:
 
     def build():
         from kg.store import open_store
-        from recommender.pipeline import Matcher
+        from recommender.matcher import Matcher
 
         store = open_store("oxigraph", path=store_path, read_only=True)
         try:

@@ -18,9 +18,9 @@ from starlette.routing import Route
 from starlette.testclient import TestClient
 
 from kg.endpoint import EndpointConfig, create_app
-from recommender.outputs import SIGNAL_WORDS
-from recommender.pipeline import Matcher
+from recommender.matcher import Matcher
 from recommender.settings import Settings
+from recommender.tables import SIGNAL_WORDS
 from recommender.types import MODULE_LABELS, TWIN_FROM_PILOT
 from recommender.web import COLUMNS, config_from, facilitator_routes, make_app
 
