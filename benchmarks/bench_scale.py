@@ -324,8 +324,8 @@ def run_size(n: int, args, holder: dict, tmp: Path) -> dict:
     G = None
 
     # ---- encoding
-    from recommender.candidates import profile_vectors
-    from recommender.pipeline import Matcher, profile_text
+    from recommender.matcher import Matcher
+    from recommender.profiles import profile_text, profile_vectors
 
     texts = [profile_text(cat, t) for t in cat.twins.values()] + [profile_text(cat, p) for p in cat.pilots.values()]
     encoder = False
@@ -461,8 +461,7 @@ def run_size(n: int, args, holder: dict, tmp: Path) -> dict:
              f"random {rand:.3f}")
 
     # ---- the candidate step alone, at several budgets (sources as Matcher.from_catalog uses them)
-    from recommender.candidates import candidate_pairs
-    from recommender.pipeline import candidate_split
+    from recommender.candidates import candidate_pairs, candidate_split
 
     budgets = []
     for budget in args.budgets:

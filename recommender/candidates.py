@@ -52,7 +52,7 @@ import numpy as np
 
 from kg.model import Catalog, Link, PilotActivity, Twin
 
-__all__ = ["candidate_pairs", "concept_index", "eligible_by_cohort", "profile_vectors", "recall"]
+__all__ = ["candidate_pairs", "candidate_split", "concept_index", "eligible_by_cohort", "recall"]
 
 # twin field -> pilot field it is matched against
 CONCEPT_FIELDS = (("barriers", "barriers"), ("domains", "domains"), ("experience", "domains"),
@@ -101,17 +101,18 @@ def _concept_hits(twin: Twin, index, excluded: set[str], k: int) -> list[str]:
     return ranked[:k]
 
 
-def profile_vectors(cat: Catalog, encoder, twin_ids: Iterable[str] | None = None
-                    ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
-    """Unit-length profile vectors (``pipeline.profile_text``) of the given twins (default all)
-    and of every pilot: ``({twin id: vector}, {pilot id: vector})``."""
-    from recommender.pipeline import profile_text
+def candidate_split(limit: int) -> tuple[int, int, int, int]:
+    """``matching.candidates`` -> first picks per source (narrative, concept, graph, context):
+    a fifth, a half, a fifth and a tenth of ``limit``; ``candidate_pairs`` then fills the list
+    up to ``limit`` from the sources in turns. The shares come from candidate recall against
+    exhaustive ranking on synthetic cities (``benchmarks/bench_scale.py``), never from known
+    or planted pairs.
 
-    twins = [cat.twins[t] for t in (twin_ids if twin_ids is not None else cat.twins)]
-    pilots = list(cat.pilots.values())
-    tv = np.asarray(encoder.encode([profile_text(cat, t) for t in twins]), dtype=np.float32)
-    pv = np.asarray(encoder.encode([profile_text(cat, p) for p in pilots]), dtype=np.float32)
-    return ({t.id: tv[i] for i, t in enumerate(twins)}, {p.id: pv[j] for j, p in enumerate(pilots)})
+    >>> candidate_split(50)
+    (10, 25, 10, 5)
+    """
+    k, k_concept, k_graph, k_context = (max(1, round(limit * f)) for f in (0.2, 0.5, 0.2, 0.1))
+    return k, k_concept, k_graph, k_context
 
 
 def candidate_pairs(source, twin_ids: Iterable[str] | None = None, *, k: int = 20,
@@ -126,7 +127,7 @@ def candidate_pairs(source, twin_ids: Iterable[str] | None = None, *, k: int = 2
 
     ``source`` is a ``Catalog`` or anything with a ``.catalog`` (a ``Matcher``).
     ``encoder_vectors`` is ``({twin id: vector}, {pilot id: vector})`` of unit-length profile
-    vectors (``profile_vectors``); without it only the concept source runs (the
+    vectors (``recommender.profiles.profile_vectors``); without it only the concept source runs (the
     ``encoder=False`` / ``--no-model`` path). A twin or pilot without a vector is simply not
     reached by the narrative source. ``proximity`` maps (twin id, pilot id) to a pair whose
     first item is the twin->pilot proximity (``MatchContext.proximity``); without it the

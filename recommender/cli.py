@@ -215,7 +215,7 @@ def cmd_run(args) -> int:
 
 
 def _matcher(args, settings=None):
-    from recommender.pipeline import Matcher
+    from recommender.matcher import Matcher
 
     settings = settings or _settings(args)
     store = open_configured_store(settings)
@@ -417,7 +417,7 @@ def cmd_ingest_ccc(args) -> int:
 @command("tag")
 def cmd_tag(args) -> int:
     """Tag narratives with concepts (zero-shot), or measure the tagger against stated links."""
-    from recommender.pipeline import make_encoder
+    from recommender.profiles import make_encoder
     from recommender.tagging import ConceptTagger, evaluate_tagging, keyword_tags, sentences
 
     settings = _settings(args)
@@ -467,7 +467,7 @@ def cmd_tag(args) -> int:
 @command("index")
 def cmd_index(args) -> int:
     """(Re)build the semantic search index of pilots, twins, cities and passages."""
-    from recommender.pipeline import make_encoder
+    from recommender.profiles import make_encoder
     from recommender.search import build_indexes
 
     settings = _settings(args)
@@ -485,7 +485,7 @@ def cmd_index(args) -> int:
 @command("search")
 def cmd_search(args) -> int:
     """Nearest pilot activities, twins, cities and passages to a text."""
-    from recommender.pipeline import make_encoder
+    from recommender.profiles import make_encoder
     from recommender.search import KINDS, search
 
     settings = _settings(args)

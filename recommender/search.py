@@ -21,6 +21,7 @@ from kg.errors import InputError, StaleIndexError
 from kg.files import staged_dir
 from kg.store import Store
 from recommender.index import NarrativeIndex, fingerprint
+from recommender.profiles import profile_text
 
 KINDS = ("pilot", "twin", "city", "passage")
 
@@ -47,7 +48,6 @@ class Hit:
 def collect_items(store: Store) -> dict[str, list[Item]]:
     """Everything searchable, by kind, in a stable order."""
     from recommender.narratives import ccc_passages
-    from recommender.pipeline import profile_text
 
     cat = read_catalog(store)
     items: dict[str, list[Item]] = {k: [] for k in KINDS}

@@ -22,7 +22,7 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup, escape
 
-from recommender.outputs import cohort_tables
+from recommender.tables import cohort_tables
 from recommender.types import (
     MODULES,
     PILOT_FROM_TWIN,

@@ -161,7 +161,7 @@ def matcher_warmup(store_path, settings) -> Warmup:
 
     def build():
         from kg.store import open_store
-        from recommender.pipeline import Matcher
+        from recommender.matcher import Matcher
 
         store = open_store("oxigraph", path=store_path, read_only=True)
         try:

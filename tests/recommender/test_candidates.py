@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 
 from kg.model import Catalog, City, Link, PilotActivity, Twin
-from recommender.candidates import candidate_pairs, concept_index, profile_vectors, recall
+from recommender.candidates import candidate_pairs, concept_index, recall
+from recommender.profiles import profile_vectors
 
 ROOT = Path(__file__).resolve().parents[2]
 B = "https://w3id.org/peerlearn/concept/barrier/"
@@ -115,7 +116,7 @@ def synth_matcher(tmp_path_factory):
 
     from kg.build import build
     from kg.catalog import catalog
-    from recommender.pipeline import Matcher
+    from recommender.matcher import Matcher
     from recommender.settings import Settings
 
     d = tmp_path_factory.mktemp("synth-cands")

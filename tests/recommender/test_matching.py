@@ -9,7 +9,7 @@ import pytest
 from kg.errors import InputError, NotFoundError
 from recommender.assignment import Overrides, assign, read_overrides
 from recommender.evaluate import Pairing, _expected, evaluate
-from recommender.pipeline import Matcher
+from recommender.matcher import Matcher
 from recommender.scoring import (
     barrier_fit,
     context,
@@ -252,7 +252,7 @@ def test_proximity_reverse_direction_equals_ppr_from_the_pilot(mini_catalog):
     import networkx as nx
 
     from recommender.graph import knowledge_graph
-    from recommender.pipeline import proximities
+    from recommender.similarity import proximities
 
     cat = mini_catalog
     table = proximities(cat)
@@ -329,7 +329,7 @@ def test_narrative_table_holds_the_cosine_of_each_pair(mini_catalog):
     unit profile vectors (a deterministic stand-in encoder; the real model runs in test_cli)."""
     import numpy as np
 
-    from recommender.pipeline import profile_text
+    from recommender.profiles import profile_text
 
     class Letters:
         model_id = "letters"

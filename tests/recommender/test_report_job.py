@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from recommender import outputs
-from recommender.pipeline import Matcher
+from recommender.matcher import Matcher
 from recommender.reports.pdf import FLAGS, find_chromium
 from recommender.settings import Settings
 from tests.conftest import ROOT, run_cli

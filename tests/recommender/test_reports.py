@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 from kg import build, catalog
-from recommender.outputs import cohort_tables
-from recommender.pipeline import Matcher
+from recommender.matcher import Matcher
 from recommender.reports import MODULE_MONTHS, learning_journey, render_reports, slug
 from recommender.settings import Settings
+from recommender.tables import cohort_tables
 from recommender.types import PILOT_FROM_TWIN, TWIN_FROM_PILOT
 
 MINI = Path(__file__).parents[2] / "tests" / "fixtures" / "mini"

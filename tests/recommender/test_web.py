@@ -18,7 +18,7 @@ from starlette.routing import Route
 from starlette.testclient import TestClient
 
 from kg.endpoint import EndpointConfig, create_app
-from recommender.pipeline import Matcher
+from recommender.matcher import Matcher
 from recommender.scoring import SIGNALS
 from recommender.settings import Settings
 from recommender.types import TWIN_FROM_PILOT

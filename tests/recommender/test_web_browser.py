@@ -36,7 +36,7 @@ import sys
 from kg import catalog
 from kg.endpoint import EndpointConfig, serve
 from kg.store import open_store
-from recommender.pipeline import Matcher
+from recommender.matcher import Matcher
 from recommender.settings import Settings
 from recommender.web import facilitator_routes
 
@@ -91,7 +91,7 @@ class Server:
 @pytest.fixture(scope="module")
 def matcher_and_store(tmp_path_factory):
     from kg import build, catalog
-    from recommender.pipeline import Matcher
+    from recommender.matcher import Matcher
     from recommender.settings import Settings
 
     path = tmp_path_factory.mktemp("webbrowser") / "store"

@@ -1,0 +1,168 @@
+"""``Matcher``: scores, rankings, assignments and topics over one catalog with fixed
+settings. It holds no signal logic: scoring, candidate lists, the assignment solver and the
+topics are called from their modules, the similarity tables are made once in
+``from_catalog``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from kg.catalog import catalog as read_catalog
+from kg.errors import NotFoundError
+from kg.model import Catalog, PilotActivity, Twin
+from recommender.assignment import Overrides, assign
+from recommender.candidates import candidate_pairs, candidate_split
+from recommender.profiles import make_encoder, profile_vectors
+from recommender.scoring import MatchContext, score_pairs
+from recommender.similarity import narrative_table, proximities
+from recommender.topics import ReplicationPlan, replication_plan, topics_for_pair
+from recommender.types import Assignment, LearningTopic, PairScore
+
+
+@dataclass
+class Matcher:
+    """Scores, rankings, assignments and topics over one catalog with fixed settings.
+
+    A twin's *eligible* pilots follow ``Catalog.candidates_for`` (its cohort's, earlier ones
+    opened to it, never one its own city runs). Its *candidates*, the pilots actually scored
+    for its ranking and the cohort assignment, are the eligible ones, unless
+    ``candidate_map`` gives a shorter list for it (after ``from_catalog``, twins with more than
+    ``candidate_limit`` eligible pilots get one, made per cohort on first use or all at once
+    by ``prepare_candidates``; ``recommender/candidates.py``).
+    """
+
+    catalog: Catalog
+    weights: dict[str, float]
+    capacity: int = 2
+    per_twin: int = 1
+    overload_penalty: float = 0.15
+    topics_per_direction: int = 4
+    context: MatchContext | None = None
+    candidate_limit: int = 0
+    candidate_map: dict[str, list[str]] | None = None
+
+    def __post_init__(self):
+        if self.context is None:
+            self.context = MatchContext(self.catalog)
+        self._vectors = None            # profile vectors for the narrative candidate source
+        self._generate = False          # from_catalog: make candidate lists when first needed
+        self._by_cohort: dict[int, list[PilotActivity]] = {}
+        for p in self.catalog.pilots.values():
+            for c in dict.fromkeys((p.cohort, *p.open_to_cohorts)):
+                self._by_cohort.setdefault(c, []).append(p)
+
+    # ---------------------------------------------------------------- construction
+    @classmethod
+    def from_store(cls, store, settings, *, encoder=None) -> Matcher:
+        """Read the catalog from ``store`` and precompute similarities (``encoder=None``
+        builds the configured one; ``encoder=False`` leaves narrative similarity out)."""
+        cat = read_catalog(store)
+        return cls.from_catalog(cat, settings, encoder=encoder)
+
+    @classmethod
+    def from_catalog(cls, cat: Catalog, settings, *, encoder=None) -> Matcher:
+        m = settings.matching
+        self = cls(cat, dict(m.weights), m.capacity, m.per_twin, m.overload_penalty, m.topics_per_direction,
+                   candidate_limit=m.candidates)
+        if encoder is None:
+            encoder = make_encoder(settings)
+        if encoder is not False and cat.twins and cat.pilots:
+            self._vectors = profile_vectors(cat, encoder)
+            self.context.narrative = narrative_table(*self._vectors)
+        self.context.proximity = proximities(cat)
+        self._generate = m.candidates > 0
+        return self
+
+    def prepare_candidates(self, twin_ids=None) -> int:
+        """Make the candidate lists of the given twins (default: all) that need one now,
+        rather than cohort by cohort on first use; returns how many lists exist."""
+        twins = [self.catalog.twins[t] for t in (twin_ids if twin_ids is not None else self.catalog.twins)]
+        self._fill([t for t in twins if self._crowded(t)])
+        return len(self.candidate_map or {})
+
+    def _crowded(self, twin: Twin) -> bool:
+        return (self._generate and (self.candidate_map is None or twin.id not in self.candidate_map)
+                and len(self.eligible(twin)) > self.candidate_limit)
+
+    def _fill(self, twins: list[Twin]) -> None:
+        if not twins:
+            return
+        k, k_concept, k_graph, k_context = candidate_split(self.candidate_limit)
+        made = candidate_pairs(self.catalog, [t.id for t in twins], k=k, k_concept=k_concept, k_graph=k_graph,
+                               k_context=k_context, encoder_vectors=self._vectors,
+                               proximity=self.context.proximity, limit=self.candidate_limit)
+        self.candidate_map = {**(self.candidate_map or {}), **made}
+
+    # ---------------------------------------------------------------- queries
+    def eligible(self, twin: Twin) -> list[str]:
+        """Every pilot activity the twin may join (``Catalog.candidates_for``), in catalog order."""
+        return [p.id for p in self._by_cohort.get(twin.cohort, ()) if twin.city not in p.cities]
+
+    def candidates(self, twin: Twin) -> list[str]:
+        """The pilot activities scored for the twin: its candidate list, else every eligible one.
+        Lists are made on first use for the twin's whole cohort (one FAISS index per cohort)."""
+        if self._crowded(twin):
+            self._fill([t for t in self.catalog.twins.values() if t.cohort == twin.cohort and self._crowded(t)])
+        if self.candidate_map is not None and twin.id in self.candidate_map:
+            return list(self.candidate_map[twin.id])
+        return self.eligible(twin)
+
+    def score(self, pairs, weights: Mapping[str, float] | None = None) -> list[PairScore]:
+        return list(score_pairs(self.context, pairs, weights or self.weights))
+
+    def rank_pilots(self, twin_id: str, *, weights=None, limit: int | None = None) -> list[PairScore]:
+        """Candidate pilot activities for a twin, best first."""
+        twin = self.catalog.twins[twin_id]
+        scores = self.score([(twin.id, p) for p in self.candidates(twin)], weights)
+        return _ranked(scores)[:limit]
+
+    def rank_twins(self, pilot_id: str, *, weights=None, limit: int | None = None) -> list[PairScore]:
+        """Twins that may join a pilot activity (not from its own cities), best first."""
+        pilot = self.catalog.pilots[pilot_id]
+        twins = [t.id for t in self.catalog.twins.values()
+                 if (t.cohort == pilot.cohort or t.cohort in pilot.open_to_cohorts)
+                 and t.city not in pilot.cities]
+        scores = self.score([(t, pilot.id) for t in twins], weights)
+        return _ranked(scores)[:limit]
+
+    def cohort_scores(self, cohort: int, weights=None) -> list[PairScore]:
+        pairs = [(t.id, p) for t in self.cohort_twins(cohort) for p in self.candidates(t)]
+        return self.score(pairs, weights)
+
+    def cohort_twins(self, cohort: int) -> list[Twin]:
+        twins = [t for t in self.catalog.twins.values() if t.cohort == cohort]
+        if not twins:
+            cohorts = sorted({t.cohort for t in self.catalog.twins.values()})
+            raise NotFoundError(f"no twins in cohort {cohort}; cohorts with twins: {cohorts}")
+        return twins
+
+    def capacities(self, cohort: int) -> dict[str, int]:
+        """Capacity of every pilot activity eligible for a twin of the cohort (the pilots a
+        pin may name), from the data or ``capacity``."""
+        pilots = {p for t in self.cohort_twins(cohort) for p in self.eligible(t)}
+        return {p: (self.catalog.pilots[p].capacity if self.catalog.pilots[p].capacity is not None
+                    else self.capacity) for p in sorted(pilots)}
+
+    def assign(self, cohort: int, overrides: Overrides = Overrides(), weights=None) -> Assignment:
+        scores = self.cohort_scores(cohort, weights)
+        scored = {(s.twin, s.pilot) for s in scores}
+        # a facilitator's pin outside the candidate list is still honoured: score it too
+        extra = [(t, p) for t, p in overrides.pins if (t, p) not in scored]
+        if extra:
+            scores += self.score(extra, weights)
+        return assign(scores, self.capacities(cohort), cohort=cohort, per_twin=self.per_twin,
+                      overload_penalty=self.overload_penalty, overrides=overrides,
+                      twins=[t.id for t in self.cohort_twins(cohort)])
+
+    def topics(self, twin_id: str, pilot_id: str) -> list[LearningTopic]:
+        pair = self.score([(twin_id, pilot_id)])[0]
+        return topics_for_pair(self.catalog, pair, per_direction=self.topics_per_direction)
+
+    def plan(self, twin_id: str, pilot_id: str) -> ReplicationPlan | None:
+        return replication_plan(self.catalog, self.topics(twin_id, pilot_id))
+
+
+def _ranked(scores: list[PairScore]) -> list[PairScore]:
+    return sorted(scores, key=lambda s: (-round(s.score, 12), -s.twin_score, s.pilot, s.twin))
