@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -128,3 +130,38 @@ def run_cli(*args: str, cwd: Path | None = None, env: dict | None = None,
     full_env = {**os.environ, **(env or {})}
     return subprocess.run([str(exe), *args], cwd=cwd, env=full_env, input=stdin,
                           capture_output=True, text=True, timeout=600)
+
+
+class LiveServer:
+    """A server subprocess (``peerlearn serve`` or ``kg.endpoint.serve``) on a free loopback port:
+    its output lines are collected in ``lines``, ``url`` is taken from its ``listening`` log line."""
+
+    def __init__(self, cmd: list[str], *, cwd: Path, env: dict | None = None, wait: float = 60):
+        self.proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                     text=True, env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})})
+        self.lines: list[str] = []
+        self.url: str | None = None
+        ready = threading.Event()
+
+        def read():
+            for line in self.proc.stdout:
+                self.lines.append(line.rstrip("\n"))
+                if '"event": "listening"' in line:
+                    self.url = json.loads(line)["url"].rstrip("/")
+                    ready.set()
+            ready.set()
+
+        threading.Thread(target=read, daemon=True).start()
+        if not ready.wait(wait) or self.url is None:
+            self.stop()
+            raise RuntimeError("the server did not start:\n" + "\n".join(self.lines))
+
+    def stop(self, wait: float = 30) -> None:
+        """SIGTERM (the server finishes running requests), then kill if it takes too long."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(wait)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(10)

@@ -18,10 +18,7 @@ from __future__ import annotations
 import io
 import json
 import os
-import signal
-import subprocess
 import sys
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,7 +31,7 @@ from rdflib.collection import Collection
 from rdflib.namespace import RDF, RDFS
 from rdflib.query import Result
 
-from tests.conftest import CONFORMANCE
+from tests.conftest import CONFORMANCE, LiveServer
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
@@ -115,7 +112,7 @@ def read_manifest(path: Path = MANIFEST) -> tuple[list[str], list[Case]]:
 ENTRIES, CASES = read_manifest()
 
 
-class PeerlearnServe:
+class PeerlearnServe(LiveServer):
     """``peerlearn --config FILE serve --port 0 --no-pages`` in a subprocess on loopback."""
 
     def __init__(self, tmp: Path, store: Path, *, allow_update: bool):
@@ -124,26 +121,8 @@ class PeerlearnServe:
         cfg.write_text(f'[store]\npath = {json.dumps(str(store))}\n\n[server]\nquery_timeout = 10.0\n'
                        f"{server}", encoding="utf-8")
         exe = Path(sys.executable).with_name("peerlearn")
-        self.proc = subprocess.Popen(
-            [str(exe), "--config", str(cfg), "serve", "--port", "0", "--no-pages"], cwd=tmp,
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-            env={**os.environ, "PYTHONPATH": str(ROOT)})
-        self.lines: list[str] = []
-        self.url: str | None = None
-        ready = threading.Event()
-
-        def read():
-            for line in self.proc.stdout:
-                self.lines.append(line.rstrip("\n"))
-                if '"event": "listening"' in line:
-                    self.url = json.loads(line)["url"].rstrip("/")
-                    ready.set()
-            ready.set()
-
-        threading.Thread(target=read, daemon=True).start()
-        if not ready.wait(90) or self.url is None:
-            self.stop()
-            raise RuntimeError("peerlearn serve did not start:\n" + "\n".join(self.lines))
+        super().__init__([str(exe), "--config", str(cfg), "serve", "--port", "0", "--no-pages"],
+                         cwd=tmp, wait=90)
         self.client = httpx.Client(base_url=self.url, timeout=30)
         deadline = time.monotonic() + 60
         while self.client.get("/healthz").status_code != 200:
@@ -152,16 +131,10 @@ class PeerlearnServe:
             time.sleep(0.1)
         self.path = urlparse(self.url + "/sparql").path  # the endpoint's path for /sparql/
 
-    def stop(self) -> None:
+    def stop(self, wait: float = 30) -> None:
         if getattr(self, "client", None) is not None:
             self.client.close()
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
+        super().stop(wait)
 
 
 def _load_store(path: Path, cases: list[Case]) -> Path:

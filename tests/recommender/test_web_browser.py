@@ -11,17 +11,14 @@ Skipped when Chromium or the `websockets` package is missing, unless PEERLEARN_R
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
 import httpx
 import pytest
 
+from tests.conftest import LiveServer
 from tests.kg.test_endpoint_browser import CDP, _problems, _requests, chromium_page
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -47,29 +44,11 @@ serve(sys.argv[1], EndpointConfig(port=0, workers=1), extra_routes=facilitator_r
 """
 
 
-class Server:
+class Server(LiveServer):
     """The endpoint with the facilitator pages in a subprocess; ``url`` once it listens."""
 
     def __init__(self, store_path: Path):
-        self.proc = subprocess.Popen([sys.executable, "-c", _SERVER, str(store_path)], cwd=ROOT,
-                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                     env={**os.environ, "PYTHONPATH": str(ROOT)})
-        self.lines: list[str] = []
-        self.url: str | None = None
-        ready = threading.Event()
-
-        def read():
-            for line in self.proc.stdout:
-                self.lines.append(line.rstrip("\n"))
-                if '"event": "listening"' in line:
-                    self.url = json.loads(line)["url"].rstrip("/")
-                    ready.set()
-            ready.set()
-
-        threading.Thread(target=read, daemon=True).start()
-        if not ready.wait(60) or self.url is None:
-            self.stop()
-            raise RuntimeError("the server did not start:\n" + "\n".join(self.lines))
+        super().__init__([sys.executable, "-c", _SERVER, str(store_path)], cwd=ROOT)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:
@@ -78,14 +57,6 @@ class Server:
             except httpx.HTTPError:
                 time.sleep(0.1)
 
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(20)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(10)
 
 
 @pytest.fixture(scope="module")

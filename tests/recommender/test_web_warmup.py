@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import threading
@@ -24,6 +23,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from recommender.web.warmup import GATE_ENV, WarmingUp, Warmup, WarmupFailed
+from tests.conftest import LiveServer
 
 ROOT = Path(__file__).resolve().parents[2]
 MINI = ROOT / "tests" / "fixtures" / "mini"
@@ -31,7 +31,7 @@ TWIN = "/facilitator/twin/T1-westford"
 QUICK = 10.0  # s: a page that needs longer than this hangs (the gated build never ends by itself)
 
 
-class Serve:
+class Serve(LiveServer):
     """``peerlearn serve --port 0`` (the console script) in a subprocess; stdout lines collected."""
 
     def __init__(self, store: Path, workdir: Path, *args: str, sets: tuple[str, ...] = (), env=None):
@@ -41,26 +41,7 @@ class Serve:
         for s in sets:
             cmd += ["--set", s]
         cmd += ["serve", "--port", "0", *args]
-        self.proc = subprocess.Popen(
-            cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-            env={**os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
-                 **(env or {})})
-        self.lines: list[str] = []
-        self.url: str | None = None
-        ready = threading.Event()
-
-        def read():
-            for line in self.proc.stdout:
-                self.lines.append(line.rstrip("\n"))
-                if '"event": "listening"' in line:
-                    self.url = json.loads(line)["url"].rstrip("/")
-                    ready.set()
-            ready.set()
-
-        threading.Thread(target=read, daemon=True).start()
-        if not ready.wait(60) or self.url is None:
-            self.stop()
-            raise RuntimeError("the server did not start:\n" + "\n".join(self.lines))
+        super().__init__(cmd, cwd=ROOT, env={"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", **(env or {})})
 
     def get(self, path: str, **kw) -> httpx.Response:
         return httpx.get(self.url + path, timeout=QUICK, **kw)
@@ -86,14 +67,6 @@ class Serve:
                 pass
         return out
 
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(10)
 
 
 @pytest.fixture(scope="module")
