@@ -8,6 +8,8 @@ are reached with ``BAR["energy-poverty"]``.
 from rdflib import Namespace, URIRef
 from rdflib.namespace import DefinedNamespace
 
+from kg.sparql_formats import PREFIXES  # noqa: F401  (the one prefix table, re-exported)
+
 BASE = "https://w3id.org/peerlearn/"
 DATA = Namespace(BASE + "data/")
 GRAPHS = Namespace(BASE + "graph/")
@@ -172,22 +174,3 @@ class MOD(DefinedNamespace):
 
 
 SCHEMES = {"DOM": DOM, "LEV": LEV, "BAR": BAR, "SOL": SOL, "MOD": MOD}
-
-
-PREFIXES = {
-    "pl": str(PL),
-    "dom": str(DOM),
-    "lev": str(LEV),
-    "bar": str(BAR),
-    "sol": str(SOL),
-    "mod": str(MOD),
-    "data": str(DATA),
-    "skos": "http://www.w3.org/2004/02/skos/core#",
-    "schema": "https://schema.org/",
-    "dcterms": "http://purl.org/dc/terms/",
-    "prov": "http://www.w3.org/ns/prov#",
-    "owl": "http://www.w3.org/2002/07/owl#",
-    "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
-    "rdfs": "http://www.w3.org/2000/01/rdf-schema#",
-    "xsd": "http://www.w3.org/2001/XMLSchema#",
-}

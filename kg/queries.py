@@ -16,6 +16,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from kg.sparql_formats import PREFIXES as _PREFIX_TABLE
+
 
 @dataclass(frozen=True)
 class ExampleQuery:
@@ -28,19 +30,9 @@ class ExampleQuery:
     parameters: dict[str, str] = field(default_factory=dict)  # variable -> what to pass
 
 
-PREFIXES = """PREFIX pl: <https://w3id.org/peerlearn/ontology#>
-PREFIX dom: <https://w3id.org/peerlearn/concept/domain/>
-PREFIX lev: <https://w3id.org/peerlearn/concept/lever/>
-PREFIX bar: <https://w3id.org/peerlearn/concept/barrier/>
-PREFIX sol: <https://w3id.org/peerlearn/concept/solution/>
-PREFIX mod: <https://w3id.org/peerlearn/concept/module/>
-PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
-PREFIX schema: <https://schema.org/>
-PREFIX dcterms: <http://purl.org/dc/terms/>
-PREFIX prov: <http://www.w3.org/ns/prov#>
-PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
-PREFIX xsd: <http://www.w3.org/2001/XMLSchema#>
-"""
+# The prologue of every example: names from the one prefix table (kg.sparql_formats).
+PREFIXES = "".join(f"PREFIX {p}: <{_PREFIX_TABLE[p]}>\n" for p in (
+    "pl", "dom", "lev", "bar", "sol", "mod", "skos", "schema", "dcterms", "prov", "rdfs", "xsd"))
 
 EXAMPLES: dict[str, ExampleQuery] = {}
 

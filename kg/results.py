@@ -1,39 +1,25 @@
 """Query results in one shape for every store backend, and their serialisations.
 
 A SELECT gives variables and rows of rdflib terms (``None`` for unbound), an ASK a boolean,
-a CONSTRUCT/DESCRIBE an rdflib graph. ``serialize`` writes the W3C formats the CLI and the
-HTTP endpoint offer: SPARQL JSON, SPARQL XML, CSV, TSV and a plain-text table; graphs as
-Turtle, N-Triples, RDF/XML or JSON-LD.
+a CONSTRUCT/DESCRIBE an rdflib graph. ``serialize`` writes the formats of ``kg.sparql_formats``
+(the one writer the HTTP endpoint uses too, so ``peerlearn query`` and ``/sparql`` give the same
+bytes): SPARQL JSON, SPARQL XML, CSV, TSV; graphs as Turtle, N-Triples, RDF/XML or JSON-LD
+(pyoxigraph's writer). Only the plain-text ``table`` is the CLI's own.
 """
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 from dataclasses import dataclass, field
 from typing import Literal as TypingLiteral
-from xml.sax.saxutils import escape, quoteattr
 
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.term import Node
 
+from kg import sparql_formats
 from kg.errors import PeerlearnError
 
-SELECT_FORMATS = ("table", "csv", "tsv", "json", "xml")
-GRAPH_FORMATS = ("turtle", "nt", "xml", "json-ld")
-
-MEDIA_TYPES = {
-    "json": "application/sparql-results+json",
-    "xml": "application/sparql-results+xml",
-    "csv": "text/csv; charset=utf-8",
-    "tsv": "text/tab-separated-values; charset=utf-8",
-    "table": "text/plain; charset=utf-8",
-    "turtle": "text/turtle; charset=utf-8",
-    "nt": "application/n-triples",
-    "rdfxml": "application/rdf+xml",
-    "json-ld": "application/ld+json",
-}
+SELECT_FORMATS = ("table", *sparql_formats.SELECT_FORMATS)
+GRAPH_FORMATS = tuple(sparql_formats.GRAPH_FORMATS)
 
 
 @dataclass
@@ -66,129 +52,50 @@ class QueryResult:
         """Serialise to ``fmt``: one of SELECT_FORMATS for SELECT/ASK, GRAPH_FORMATS for graphs."""
         if self.kind == "graph":
             return serialize_graph(self.graph if self.graph is not None else Graph(), fmt)
-        writer = {
-            "table": _table, "csv": _csv, "tsv": _tsv, "json": _json, "xml": _xml,
-        }.get(fmt)
-        if writer is None:
+        if fmt == "table":
+            return _table(self)
+        if fmt not in sparql_formats.SELECT_FORMATS:
             raise PeerlearnError(
                 f"unknown result format {fmt!r} for a {self.kind.upper()} query; "
                 f"choose one of {', '.join(SELECT_FORMATS)}")
-        return writer(self)
+        if self.kind == "ask":
+            return sparql_formats.write_solutions(fmt, None, None, bool(self.boolean))
+        rows = ([_term(t) for t in row] for row in self.rows)
+        return sparql_formats.write_solutions(fmt, list(self.variables), rows, None)
 
 
 def serialize_graph(graph: Graph, fmt: str) -> bytes:
-    rdflib_format = {"turtle": "turtle", "ttl": "turtle", "nt": "nt", "ntriples": "nt",
-                     "xml": "xml", "rdfxml": "xml", "json-ld": "json-ld", "jsonld": "json-ld"}.get(fmt)
-    if rdflib_format is None:
+    """An rdflib graph in ``fmt`` (one of GRAPH_FORMATS), written by pyoxigraph as the endpoint does."""
+    if fmt not in sparql_formats.GRAPH_FORMATS:
         raise PeerlearnError(
             f"unknown graph format {fmt!r}; choose one of {', '.join(GRAPH_FORMATS)}")
-    out = graph.serialize(format=rdflib_format)
-    return out.encode("utf-8") if isinstance(out, str) else out
+    import pyoxigraph as ox
+
+    def ox_term(t):
+        if isinstance(t, URIRef):
+            return ox.NamedNode(str(t))
+        if isinstance(t, BNode):
+            return ox.BlankNode(str(t))
+        if t.language:
+            return ox.Literal(str(t), language=t.language)
+        return ox.Literal(str(t), datatype=ox.NamedNode(str(t.datatype)) if t.datatype else None)
+
+    triples = [ox.Triple(ox_term(s), ox_term(p), ox_term(o)) for s, p, o in graph]
+    return sparql_formats.write_graph(ox, triples, fmt)
 
 
-def _plain(term: Node | None) -> str:
+def _term(term: Node | None):
+    """An rdflib term as the plain tuple kg.sparql_formats writes."""
     if term is None:
-        return ""
-    return str(term)
-
-
-def _csv(result: QueryResult) -> bytes:
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\r\n")
-    if result.kind == "ask":
-        w.writerow(["boolean"])
-        w.writerow(["true" if result.boolean else "false"])
-    else:
-        w.writerow(result.variables)
-        for row in result.rows:
-            w.writerow([_csv_term(t) for t in row])
-    return buf.getvalue().encode("utf-8")
-
-
-def _csv_term(term: Node | None) -> str:
-    if isinstance(term, BNode):
-        return f"_:{term}"
-    return _plain(term)
-
-
-def _tsv_term(term: Node | None) -> str:
-    if term is None:
-        return ""
-    return term.n3()
-
-
-def _tsv(result: QueryResult) -> bytes:
-    if result.kind == "ask":
-        return b"?boolean\n" + (b"true\n" if result.boolean else b"false\n")
-    lines = ["\t".join(f"?{v}" for v in result.variables)]
-    for row in result.rows:
-        lines.append("\t".join(_tsv_term(t).replace("\t", "\\t").replace("\n", "\\n") for t in row))
-    return ("\n".join(lines) + "\n").encode("utf-8")
-
-
-def term_to_json(term: Node) -> dict[str, str]:
+        return None
     if isinstance(term, URIRef):
-        return {"type": "uri", "value": str(term)}
+        return ("uri", str(term))
     if isinstance(term, BNode):
-        return {"type": "bnode", "value": str(term)}
+        return ("bnode", str(term))
     if isinstance(term, Literal):
-        out = {"type": "literal", "value": str(term)}
-        if term.language:
-            out["xml:lang"] = term.language
-        elif term.datatype is not None:
-            out["datatype"] = str(term.datatype)
-        return out
-    return {"type": "literal", "value": str(term)}
-
-
-def _json(result: QueryResult) -> bytes:
-    if result.kind == "ask":
-        doc: dict = {"head": {}, "boolean": bool(result.boolean)}
-    else:
-        doc = {
-            "head": {"vars": list(result.variables)},
-            "results": {"bindings": [
-                {v: term_to_json(t) for v, t in zip(result.variables, row) if t is not None}
-                for row in result.rows
-            ]},
-        }
-    return json.dumps(doc, ensure_ascii=False).encode("utf-8")
-
-
-def _xml(result: QueryResult) -> bytes:
-    out = ['<?xml version="1.0"?>', '<sparql xmlns="http://www.w3.org/2005/sparql-results#">',
-           "<head>"]
-    if result.kind == "ask":
-        out.append("</head>")
-        out.append(f"<boolean>{'true' if result.boolean else 'false'}</boolean>")
-    else:
-        out.extend(f"<variable name={quoteattr(v)}/>" for v in result.variables)
-        out.append("</head>")
-        out.append("<results>")
-        for row in result.rows:
-            out.append("<result>")
-            for v, t in zip(result.variables, row):
-                if t is None:
-                    continue
-                out.append(f"<binding name={quoteattr(v)}>{_xml_term(t)}</binding>")
-            out.append("</result>")
-        out.append("</results>")
-    out.append("</sparql>")
-    return "\n".join(out).encode("utf-8")
-
-
-def _xml_term(term: Node) -> str:
-    if isinstance(term, URIRef):
-        return f"<uri>{escape(str(term))}</uri>"
-    if isinstance(term, BNode):
-        return f"<bnode>{escape(str(term))}</bnode>"
-    if isinstance(term, Literal):
-        if term.language:
-            return f"<literal xml:lang={quoteattr(term.language)}>{escape(str(term))}</literal>"
-        if term.datatype is not None:
-            return f"<literal datatype={quoteattr(str(term.datatype))}>{escape(str(term))}</literal>"
-        return f"<literal>{escape(str(term))}</literal>"
-    return f"<literal>{escape(str(term))}</literal>"
+        dt = str(term.datatype) if term.datatype is not None else None
+        return ("literal", str(term), term.language, dt)
+    return ("literal", str(term), None, None)
 
 
 def _short(term: Node | None, prefixes: dict[str, str]) -> str:
@@ -204,11 +111,9 @@ def _short(term: Node | None, prefixes: dict[str, str]) -> str:
 
 
 def _table(result: QueryResult, max_width: int = 60) -> bytes:
-    from kg.namespaces import PREFIXES
-
     if result.kind == "ask":
         return b"yes\n" if result.boolean else b"no\n"
-    cells = [[_short(t, PREFIXES) for t in row] for row in result.rows]
+    cells = [[_short(t, sparql_formats.PREFIXES) for t in row] for row in result.rows]
     cells = [[c if len(c) <= max_width else c[: max_width - 1] + "\u2026" for c in row]
              for row in cells]
     widths = [len(v) for v in result.variables]

@@ -66,6 +66,23 @@ def test_the_sparql_lexer_needs_only_the_standard_library():
     assert _imports(ROOT / "kg" / "sparql_text.py") <= set(sys.stdlib_module_names)
 
 
+def test_the_result_writer_needs_only_the_standard_library():
+    """A query worker writes its results with kg.sparql_formats, so it must not pull in rdflib."""
+    assert _imports(ROOT / "kg" / "sparql_formats.py") <= set(sys.stdlib_module_names)
+
+
+def test_one_prefix_table():
+    """kg.namespaces re-exports the table of kg.sparql_formats, and it names the ontology's own
+    namespaces as the generated classes do."""
+    from kg import namespaces, sparql_formats
+
+    assert namespaces.PREFIXES is sparql_formats.PREFIXES
+    for prefix, ns in {"pl": namespaces.PL, "dom": namespaces.DOM, "lev": namespaces.LEV,
+                       "bar": namespaces.BAR, "sol": namespaces.SOL, "mod": namespaces.MOD,
+                       "data": namespaces.DATA}.items():
+        assert sparql_formats.PREFIXES[prefix] == str(ns)
+
+
 def test_a_query_worker_imports_only_its_module():
     """A worker boots kg.endpoint.worker alone: no kg/__init__ (rdflib), no kg/endpoint/__init__
     (starlette), which would triple the cost of every worker start."""
@@ -76,7 +93,8 @@ def test_a_query_worker_imports_only_its_module():
     res = subprocess.run([sys.executable, "-c", boot, "{}", str(ROOT / "kg")], capture_output=True,
                          text=True, check=True, env={"PYTHONPATH": str(ROOT)})
     loaded = set(res.stdout.split())
-    assert {m for m in loaded if m.split(".")[0] == "kg"} == {"kg", "kg.endpoint", "kg.endpoint.worker"}
+    assert {m for m in loaded if m.split(".")[0] == "kg"} == {"kg", "kg.endpoint", "kg.endpoint.worker",
+                                                                  "kg.sparql_formats"}
     assert not loaded & {"starlette", "anyio", "rdflib", "pyoxigraph"}  # pyoxigraph: lazily, in _worker_main
 
 

@@ -4,21 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-# key -> (media type sent, media ranges accepted for it)
-SELECT_FORMATS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "json": ("application/sparql-results+json",
-             ("application/sparql-results+json", "application/json")),
-    "xml": ("application/sparql-results+xml",
-            ("application/sparql-results+xml", "application/xml", "text/xml")),
-    "csv": ("text/csv; charset=utf-8", ("text/csv",)),
-    "tsv": ("text/tab-separated-values; charset=utf-8", ("text/tab-separated-values",)),
-}
-GRAPH_FORMATS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "turtle": ("text/turtle; charset=utf-8", ("text/turtle", "application/x-turtle")),
-    "nt": ("application/n-triples", ("application/n-triples", "text/plain")),
-    "rdfxml": ("application/rdf+xml", ("application/rdf+xml", "application/xml", "text/xml")),
-    "jsonld": ("application/ld+json", ("application/ld+json", "application/json")),
-}
+from kg.sparql_formats import GRAPH_FORMATS, SELECT_FORMATS  # the one format table
+
+__all__ = ["GRAPH_FORMATS", "SELECT_FORMATS", "negotiate"]
 
 
 def _parse_accept(header: str) -> list[tuple[str, str, float]]:

@@ -60,8 +60,7 @@ async def _run(state: EndpointState, text: str, select_fmt, graph_fmt, dg, ng,
                             note="timeout") from None
     if reply[0] == "err":
         raise EndpointError(reply[1], reply[2], note="query error")
-    _, key, body, _n = reply
-    media = (SELECT_FORMATS.get(key) or GRAPH_FORMATS[key])[0]
+    _, media, body, _n = reply  # the worker names the media type: "xml" is a key of both tables
     return media, body
 
 
@@ -259,7 +258,6 @@ async def _service_description(request: Request, state: EndpointState) -> Respon
         g.add((dataset, sd.namedGraph, ng))
         g.add((ng, RDF.type, sd.NamedGraph))
         g.add((ng, sd.name, URIRef(name)))
-    rdflib_fmt = {"turtle": "turtle", "nt": "nt", "rdfxml": "xml", "jsonld": "json-ld"}[fmt]
-    out = g.serialize(format=rdflib_fmt)
+    out = g.serialize(format=fmt)  # the format keys are rdflib's format names too
     return Response(out.encode() if isinstance(out, str) else out, media_type=GRAPH_FORMATS[fmt][0],
                     headers={"Vary": "Accept"})

@@ -1,9 +1,9 @@
 """What runs inside a query worker process: the frame protocol over its pipes, network
-isolation, the job loop and the result serialisers over pyoxigraph terms.
+isolation, the job loop; results are written by ``kg.sparql_formats`` (stdlib only).
 
 A worker imports this module alone (``pool._WORKER_BOOT`` stubs the ``kg`` and ``kg.endpoint``
 packages so that neither ``kg/__init__`` nor ``kg/endpoint/__init__`` runs): it must import only
-the standard library and, lazily, pyoxigraph.
+the standard library, ``kg.sparql_formats`` (stdlib only) and, lazily, pyoxigraph.
 """
 
 from __future__ import annotations
@@ -20,19 +20,9 @@ import threading
 import time
 from typing import Any
 
+from kg.sparql_formats import GRAPH_FORMATS, SELECT_FORMATS, write_graph, write_solutions
+
 _FRAME = struct.Struct(">I")
-_PREFIXES = {
-    "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
-    "rdfs": "http://www.w3.org/2000/01/rdf-schema#",
-    "xsd": "http://www.w3.org/2001/XMLSchema#",
-    "owl": "http://www.w3.org/2002/07/owl#",
-    "skos": "http://www.w3.org/2004/02/skos/core#",
-    "schema": "https://schema.org/",
-    "dcterms": "http://purl.org/dc/terms/",
-    "prov": "http://www.w3.org/ns/prov#",
-    "pl": "https://w3id.org/peerlearn/ontology#",
-}
-_XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 # The name rdflib gives a Dataset's default graph; its SPARQLStore sends it as default-graph-uri.
 RDFLIB_DEFAULT_GRAPH = "urn:x-rdflib:default"
 
@@ -160,7 +150,7 @@ def _run_query(ox, store, job) -> tuple:
     # sparql-results+json for a CONSTRUCT): then the form's default format is sent.
     if isinstance(res, ox.QueryBoolean):
         fmt = job["select_format"] or "json"
-        return ("ok", fmt, _serialize_solutions(ox, fmt, None, None, bool(res)), 1)
+        return ("ok", SELECT_FORMATS[fmt][0], write_solutions(fmt, None, None, bool(res)), 1)
     if isinstance(res, ox.QuerySolutions):
         fmt = job["select_format"] or "json"
         variables = [v.value for v in res.variables]
@@ -168,18 +158,15 @@ def _run_query(ox, store, job) -> tuple:
         for sol in res:
             if len(rows) >= limit:
                 return ("err", 400, _too_large(limit, "rows"))
-            rows.append([sol[i] for i in range(len(variables))])
-        return ("ok", fmt, _serialize_solutions(ox, fmt, variables, rows, None), len(rows))
+            rows.append([_term(ox, sol[i]) for i in range(len(variables))])
+        return ("ok", SELECT_FORMATS[fmt][0], write_solutions(fmt, variables, rows, None), len(rows))
     fmt = job["graph_format"] or "turtle"
     triples = []
     for t in res:
         if len(triples) >= limit:
             return ("err", 400, _too_large(limit, "triples"))
         triples.append(t)
-    rdf_format = {"turtle": ox.RdfFormat.TURTLE, "nt": ox.RdfFormat.N_TRIPLES,
-                  "rdfxml": ox.RdfFormat.RDF_XML, "jsonld": ox.RdfFormat.JSON_LD}[fmt]
-    prefixes = _PREFIXES if fmt in ("turtle", "rdfxml") else None
-    return ("ok", fmt, ox.serialize(triples, format=rdf_format, prefixes=prefixes), len(triples))
+    return ("ok", GRAPH_FORMATS[fmt][0], write_graph(ox, triples, fmt), len(triples))
 
 
 def _too_large(limit: int, what: str) -> str:
@@ -187,92 +174,17 @@ def _too_large(limit: int, what: str) -> str:
             f"add a LIMIT or narrow the query")
 
 
-def _serialize_solutions(ox, fmt: str, variables, rows, boolean) -> bytes:
-    """SPARQL results (JSON, XML, CSV, TSV) straight from pyoxigraph terms."""
-    if fmt == "json":
-        if boolean is not None:
-            return json.dumps({"head": {}, "boolean": boolean}).encode()
-        bindings = [{v: _term_json(ox, t) for v, t in zip(variables, row) if t is not None}
-                    for row in rows]
-        return json.dumps({"head": {"vars": variables}, "results": {"bindings": bindings}},
-                          ensure_ascii=False).encode()
-    if fmt == "xml":
-        from xml.sax.saxutils import quoteattr
-
-        out = ['<?xml version="1.0"?>\n<sparql xmlns="http://www.w3.org/2005/sparql-results#">\n<head>']
-        if boolean is not None:
-            out.append(f"</head>\n<boolean>{'true' if boolean else 'false'}</boolean>")
-        else:
-            out.extend(f"<variable name={quoteattr(v)}/>" for v in variables)
-            out.append("</head>\n<results>")
-            for row in rows:
-                cells = "".join(f"<binding name={quoteattr(v)}>{_term_xml(ox, t)}</binding>"
-                                for v, t in zip(variables, row) if t is not None)
-                out.append(f"<result>{cells}</result>")
-            out.append("</results>")
-        out.append("</sparql>\n")
-        return "\n".join(out).encode()
-    if fmt == "csv":
-        import csv
-        import io
-
-        buf = io.StringIO()
-        w = csv.writer(buf, lineterminator="\r\n")
-        if boolean is not None:
-            w.writerows([["boolean"], ["true" if boolean else "false"]])
-        else:
-            w.writerow(variables)
-            w.writerows([[_term_csv(ox, t) for t in row] for row in rows])
-        return buf.getvalue().encode()
-    if boolean is not None:  # tsv
-        return b"?boolean\n" + (b"true\n" if boolean else b"false\n")
-    lines = ["\t".join(f"?{v}" for v in variables)]
-    lines += ["\t".join("" if t is None else str(t) for t in row) for row in rows]
-    return ("\n".join(lines) + "\n").encode()
-
-
-def _term_json(ox, t) -> dict:
-    if isinstance(t, ox.NamedNode):
-        return {"type": "uri", "value": t.value}
-    if isinstance(t, ox.Literal):
-        d = {"type": "literal", "value": t.value}
-        if t.language:
-            d["xml:lang"] = t.language
-        elif t.datatype.value != _XSD_STRING:
-            d["datatype"] = t.datatype.value
-        return d
-    if isinstance(t, ox.BlankNode):
-        return {"type": "bnode", "value": t.value}
-    return {"type": "triple", "value": {"subject": _term_json(ox, t.subject),
-                                        "predicate": _term_json(ox, t.predicate),
-                                        "object": _term_json(ox, t.object)}}
-
-
-def _term_xml(ox, t) -> str:
-    from xml.sax.saxutils import escape, quoteattr
-
-    if isinstance(t, ox.NamedNode):
-        return f"<uri>{escape(t.value)}</uri>"
-    if isinstance(t, ox.Literal):
-        if t.language:
-            return f"<literal xml:lang={quoteattr(t.language)}>{escape(t.value)}</literal>"
-        if t.datatype.value != _XSD_STRING:
-            return f"<literal datatype={quoteattr(t.datatype.value)}>{escape(t.value)}</literal>"
-        return f"<literal>{escape(t.value)}</literal>"
-    if isinstance(t, ox.BlankNode):
-        return f"<bnode>{escape(t.value)}</bnode>"
-    return (f"<triple><subject>{_term_xml(ox, t.subject)}</subject><predicate>"
-            f"{_term_xml(ox, t.predicate)}</predicate><object>{_term_xml(ox, t.object)}</object></triple>")
-
-
-def _term_csv(ox, t) -> str:
+def _term(ox, t):
+    """A pyoxigraph term as the plain tuple kg.sparql_formats writes."""
     if t is None:
-        return ""
+        return None
+    if isinstance(t, ox.NamedNode):
+        return ("uri", t.value)
     if isinstance(t, ox.BlankNode):
-        return f"_:{t.value}"
-    if isinstance(t, (ox.NamedNode, ox.Literal)):
-        return t.value
-    return str(t)
+        return ("bnode", t.value)
+    if isinstance(t, ox.Literal):
+        return ("literal", t.value, t.language, t.datatype.value)
+    return ("triple", (_term(ox, t.subject), _term(ox, t.predicate), _term(ox, t.object)))
 
 
 def _one_line(e: BaseException) -> str:

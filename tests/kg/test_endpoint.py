@@ -271,7 +271,7 @@ def test_an_accept_for_the_other_query_form_gets_the_default_format(client):
 
 def test_negotiate_unit():
     assert negotiate("application/xml", SELECT_FORMATS) == "xml"
-    assert negotiate("application/xml", GRAPH_FORMATS) == "rdfxml"
+    assert negotiate("application/xml", GRAPH_FORMATS) == "xml"
     assert negotiate("text/plain", GRAPH_FORMATS) == "nt"
     assert negotiate("text/csv;q=0", SELECT_FORMATS) is None
     assert negotiate("*/*;q=0.1, text/csv", SELECT_FORMATS) == "csv"
