@@ -37,11 +37,11 @@ def test_library_modules_do_not_import_the_cli_or_web():
     bad = []
     for p in (ROOT / "recommender").rglob("*.py"):
         rel = p.relative_to(ROOT / "recommender")
-        if rel.parts[0] in ("cli.py", "web"):
+        if rel.parts[0] in ("cli", "web"):
             continue
         tree = ast.parse(p.read_text(encoding="utf-8"))
         for node in ast.walk(tree):
-            if isinstance(node, ast.ImportFrom) and node.module in ("recommender.cli",) or (
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("recommender.cli") or (
                     isinstance(node, ast.ImportFrom) and (node.module or "").startswith("recommender.web")):
                 bad.append(str(rel))
     assert bad == []
@@ -112,7 +112,8 @@ LAYERS = (
     ("tables",),                                                          # rows of a run's tables
     ("reports", "reports.pdf", "outputs"),                                # formats and their writer
     ("pipeline",),                                                        # runs the stages
-    ("web", "web.warmup", "cli"),                                         # interfaces
+    ("web", "web.warmup", "cli", "cli.common", "cli.graph", "cli.matching",
+     "cli.corpus", "cli.publish", "cli.parser"),                                 # interfaces
 )
 
 
