@@ -38,7 +38,7 @@ from urllib.request import (
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.term import Node
 
-from kg.errors import StoreError
+from kg.errors import QueryError, StoreError
 from kg.namespaces import GRAPHS
 from kg.results import QueryResult
 from kg.store import Store
@@ -138,6 +138,8 @@ class RemoteStore(Store):
         try:
             headers, body = self._post(self.endpoint, "query", text, accept)
         except RemoteError as e:
+            if e.status == 400:  # the protocol's answer to a query the server cannot parse
+                raise QueryError(f"SPARQL syntax error: {e.url} refused the query ({e.message})") from None
             raise StoreError(f"{e.url}: query refused (HTTP {e.status}: {e.message})") from None
         cap = _row_cap(headers)
         ctype = headers.get_content_type()

@@ -53,6 +53,31 @@ def _tokens(text: str) -> list[tuple[str, str]]:
     return [(kind, value) for kind, value, _ in _token_spans(text)]
 
 
+def variables(text: str) -> set[str]:
+    """The names of the variables a query mentions (``?x`` and ``$x`` alike, none from strings
+    or comments)."""
+    return {value[1:] for kind, value in _tokens(text) if kind == "var"}
+
+
+def projection(text: str) -> set[str] | None:
+    """The variables of a SELECT's projection (``(expr AS ?x)`` gives ``x``; the variables
+    inside the expression are counted too, a harmless over-approximation); None for
+    ``SELECT *`` and for a query that is no SELECT."""
+    tokens = _tokens(text)
+    for i, (kind, value) in enumerate(tokens):
+        if kind == "word" and value.lower() == "select":
+            names: set[str] = set()
+            for kind2, value2 in tokens[i + 1:]:
+                if kind2 == "punct" and value2 in "*":
+                    return None
+                if (kind2 == "punct" and value2 == "{") or (kind2 == "word" and value2.lower() in ("where", "from")):
+                    break
+                if kind2 == "var":
+                    names.add(value2[1:])
+            return names
+    return None
+
+
 def _declared_prefixes(tokens: list[tuple[str, str]]) -> set[str]:
     found = set()
     for (k1, v1), (k2, v2) in zip(tokens, tokens[1:]):

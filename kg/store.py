@@ -27,7 +27,7 @@ from rdflib.term import Node
 from kg.errors import QueryError, StoreError
 from kg.files import staged_dir
 from kg.results import QueryResult
-from kg.sparql_text import find_forbidden
+from kg.sparql_text import find_forbidden, projection, variables
 
 BACKENDS = ("oxigraph", "rdflib", "remote")
 
@@ -73,6 +73,15 @@ class Store(ABC):
         if forbidden:
             raise QueryError(f"{forbidden} (federated query) is not allowed: peerlearn never calls "
                              "other endpoints")
+        if bindings:
+            unknown = sorted(set(bindings) - variables(sparql))
+            if unknown:
+                raise QueryError(f"cannot bind ?{unknown[0]}: the query has no variable of that name")
+            shown = projection(sparql)
+            hidden = sorted(set(bindings) - shown) if shown is not None else []
+            if hidden:
+                raise QueryError(f"cannot bind ?{hidden[0]}: a bound variable must be in the SELECT "
+                                 "projection (SPARQL SEP-0007)")
         return self._query(sparql, bindings, limit=limit)
 
     @abstractmethod

@@ -88,6 +88,8 @@ def test_every_example_answers(built):
 @pytest.mark.parametrize("args, code, message", [
     (["query", "SELEC nothing"], 2, "SPARQL syntax error"),
     (["query", "--example", "pilots-by-domian"], 3, "did you mean pilots-by-domain"),
+    (["query", "--example", "pilot-overview", "--param", "nn=3"], 2, "--param nn: example 'pilot-overview' takes n"),
+    (["query", "SELECT ?a WHERE { ?a ?b ?c }", "--param", "b=3"], 2, "cannot bind ?b: a bound variable must be"),
     (["recommend", "Atlantis", "--no-model"], 3, "no twin named 'Atlantis'"),
     (["recommend", "Westfrod", "--no-model"], 3, "close matches: T1-westford"),
     (["assign", "--cohort", "7", "--no-model"], 3, "no twins in cohort 7"),

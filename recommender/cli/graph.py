@@ -114,7 +114,11 @@ def cmd_query(args) -> int:
         if "=" not in p:
             raise InputError(f"--param {p!r}: expected name=value")
         k, v = p.split("=", 1)
-        bindings[k.strip().lstrip("?")] = _parse_term(v)
+        name = k.strip().lstrip("?$")
+        if args.example and name not in EXAMPLES[args.example].parameters:
+            takes = ", ".join(EXAMPLES[args.example].parameters) or "no parameters"
+            raise InputError(f"--param {name}: example {args.example!r} takes {takes}")
+        bindings[name] = _parse_term(v)
     settings = _settings(args)
     store = open_configured_store(settings)
     try:

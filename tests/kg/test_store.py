@@ -80,9 +80,17 @@ class TestStoreContract:
     def test_syntax_error_is_bad_input_with_the_parsers_message(self, store, text):
         with pytest.raises(PeerlearnError) as e:
             store.query(text)
-        if store.backend != "remote":  # the remote store reports what the endpoint answered
-            assert isinstance(e.value, QueryError) and e.value.exit_code == 2
-            assert str(e.value).startswith("SPARQL syntax error: ") and "\n" not in str(e.value)
+        # every backend, the remote ones included (they pass on what the endpoint answered)
+        assert isinstance(e.value, QueryError) and e.value.exit_code == 2
+        assert str(e.value).startswith("SPARQL syntax error: ") and "\n" not in str(e.value)
+
+    @pytest.mark.parametrize("text, name, why", [
+        ("SELECT ?a WHERE { ?a ?b ?c }", "zz", "no variable of that name"),
+        ("SELECT ?a WHERE { ?a ?b ?c }", "b", "SELECT projection"),
+        ("SELECT ?a WHERE { ?a ?b ?c . FILTER(?a != \"?q\") } # ?q", "q", "no variable of that name")])
+    def test_binding_a_variable_the_query_cannot_take_is_bad_input(self, store, text, name, why):
+        with pytest.raises(QueryError, match=rf"cannot bind \?{name}: .*{why}"):
+            store.query(text, {name: Literal(1)})
 
     def test_replace_graph_replaces(self, store):
         g = Graph()
