@@ -178,7 +178,7 @@ def test_recommend_assign_topics_with_the_real_model(built):
     assert 0 < ranked[0]["twin_signals"]["narrative_similarity"] <= 1
     a = run_cli("assign", "--cohort", "1", "--json", cwd=built)
     doc = json.loads(a.stdout)
-    assert doc["optimal"] and len(doc["pairs"]) == 3
+    assert doc["optimal"] and len(doc["assignment"]) == 3
     t = run_cli("topics", "P1", "Westford", cwd=built)
     assert "Getting started" in t.stdout and "evidence:" in t.stdout
 
@@ -188,8 +188,8 @@ def test_pins_file(built, tmp_path):
     pins.write_text("action,twin,pilot\npin,Westford,P3\n", encoding="utf-8")
     res = run_cli("assign", "--cohort", "1", "--pins", str(pins), "--no-model", "--json", cwd=built)
     doc = json.loads(res.stdout)
-    assert {"twin": "T1-westford", "pilot": "P3"}.items() <= next(
-        p for p in doc["pairs"] if p["twin"] == "T1-westford").items()
+    assert {"twin_id": "T1-westford", "pilot_id": "P3", "pinned": True}.items() <= next(
+        p for p in doc["assignment"] if p["twin_id"] == "T1-westford").items()
     assert doc["pin_costs"]["T1-westford->P3"] > 0
 
 

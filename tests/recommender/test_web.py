@@ -156,7 +156,7 @@ def test_scoring_runs_off_the_event_loop(store_path, matcher):
 
     class Spy:
         def __getattr__(self, name):
-            if name == "rank_pilots":
+            if name == "cohort_scores":
                 seen["scoring"] = threading.current_thread().name
             return getattr(matcher, name)
 
@@ -461,7 +461,7 @@ def test_ambiguous_names_are_a_404_too(store_path, matcher):
 def test_bad_format_and_table_are_a_400(client):
     assert client.get("/facilitator/twin/Westford?format=xml").status_code == 400
     r = client.get("/facilitator/cohort/1.csv?table=nope")
-    assert r.status_code == 400 and "tables: assignment, loads, overrides" in r.text
+    assert r.status_code == 400 and "tables: assignment, loads, explanations, overrides" in r.text
 
 
 PAGES = ["/facilitator", "/facilitator/twin/T1-westford", "/facilitator/twin/T1-northam",
