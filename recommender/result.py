@@ -11,7 +11,9 @@ Explanation of an assignment (per assigned twin): the rank of its pilot in its o
 pilots it ranks higher, with their load against capacity and the twins that took their places;
 what its first choice would cost (the optimal objective with the twin pinned to its first
 choice, measured with the same solver, minus the run's objective: how much the cohort as a
-whole would lose); and ``weak`` when the pair's combined score is below
+whole would lose; measured for at most ``MAX_ALTERNATIVES`` twins of a cohort, those furthest
+from their first choice first, so a 10,000-twin cohort does not run 10,000 flows; the others
+leave it empty); and ``weak`` when the pair's combined score is below
 ``matching.weak_threshold`` (default 0.2).
 
 Shortlists hold ``matching.shortlist`` entries everywhere (the files, the reports and the
@@ -29,6 +31,9 @@ from recommender.assignment import Overrides, best_objective
 from recommender.matcher import Matcher, ranked
 from recommender.topics import ReplicationPlan, replication_plan
 from recommender.types import Assignment, LearningTopic, PairScore
+
+SAID = 5     # better-ranked pilots named in an explanation's words (all are in ``better``)
+MAX_ALTERNATIVES = 200   # solver re-runs per cohort for alternative costs (each is a min-cost flow)
 
 
 @dataclass(frozen=True)
@@ -87,13 +92,12 @@ class Explanation:
         elif self.rank == 1:
             head = "its first choice"
         else:
-            full = [b for b in self.better if b.full]
-            parts = [f"{pilot_name(b.pilot)} (rank {b.rank}) was full with "
-                     f"{', '.join(name(t) for t in b.taken_by)}" for b in full]
-            room = [b for b in self.better if not b.full]
-            if room:
-                parts.append(f"{len(room)} better-ranked with room left, where another twin would cost "
-                             "the overload penalty")
+            parts = [f"{pilot_name(b.pilot)} (rank {b.rank}) was full with {', '.join(name(t) for t in b.taken_by)}"
+                     if b.full else
+                     f"{pilot_name(b.pilot)} (rank {b.rank}) had {b.capacity - b.load} of {b.capacity} places left, "
+                     "but the cohort does better with this twin elsewhere" for b in self.better[:SAID]]
+            if len(self.better) > SAID:
+                parts.append(f"{len(self.better) - SAID} more ranked higher")
             head = f"rank {self.rank} of {self.candidates}: " + "; ".join(parts)
             if self.alternative_cost is not None:
                 head += (f". Giving it {pilot_name(self.first_choice)} instead would cost the cohort "
@@ -203,17 +207,24 @@ def _explain(matcher, a: Assignment, rankings, scores, overrides: Overrides, thr
     for p in a.pairs:
         taken[p.pilot].append(p.twin)
     pinned_twins = {t for t, _ in overrides.pins}
+    ranks = {}
+    for p in a.pairs:
+        order = [s.pilot for s in rankings.get(p.twin, ())]
+        ranks[p.twin, p.pilot] = order.index(p.pilot) + 1 if p.pilot in order else 0
+    # the twins whose alternative is measured: not at rank 1, not pinned, furthest down first
+    measured = sorted(((-r, t, q) for (t, q), r in ranks.items() if r != 1 and t not in pinned_twins
+                       and rankings.get(t)), key=lambda x: (x[0], x[1], x[2]))[:MAX_ALTERNATIVES]
+    measured = {(t, q) for _, t, q in measured}
     for p in a.pairs:
         ranking = rankings.get(p.twin, ())
-        order = [s.pilot for s in ranking]
-        rank = order.index(p.pilot) + 1 if p.pilot in order else 0
+        rank = ranks[p.twin, p.pilot]
         better_scores = ranking[: rank - 1] if rank else ranking
         better = tuple(BetterPilot(s.pilot, i, s.score, a.loads.get(s.pilot, 0), a.capacities.get(s.pilot, 0),
                                    tuple(sorted(taken.get(s.pilot, ()))))
                        for i, s in enumerate(better_scores, start=1))
         first = ranking[0] if ranking else None
         cost = None
-        if first is not None and first.pilot != p.pilot and p.twin not in pinned_twins:
+        if (p.twin, p.pilot) in measured:
             pins = tuple(x for x in overrides.pins if x[0] != p.twin) + ((p.twin, first.pilot),)
             alt = best_objective(scores, a.capacities, per_twin=matcher.per_twin,
                                  overload_penalty=matcher.overload_penalty,

@@ -13,8 +13,8 @@ import pytest
 from kg import build, catalog
 from recommender.matcher import Matcher
 from recommender.reports import MODULE_MONTHS, learning_journey, render_reports, slug
-from recommender.settings import Settings
 from recommender.result import run_result
+from recommender.settings import Settings
 from recommender.tables import cohort_tables
 from recommender.types import PILOT_FROM_TWIN, TWIN_FROM_PILOT
 
