@@ -92,10 +92,13 @@ class Explanation:
         elif self.rank == 1:
             head = "its first choice"
         else:
+            said = self.better[:SAID]
             parts = [f"{pilot_name(b.pilot)} (rank {b.rank}) was full with {', '.join(name(t) for t in b.taken_by)}"
-                     if b.full else
-                     f"{pilot_name(b.pilot)} (rank {b.rank}) had {b.capacity - b.load} of {b.capacity} places left, "
-                     "but the cohort does better with this twin elsewhere" for b in self.better[:SAID]]
+                     for b in said if b.full]
+            room = [f"{pilot_name(b.pilot)} (rank {b.rank})" for b in said if not b.full]
+            if room:
+                parts.append(", ".join(room) + (" has" if len(room) == 1 else " have") + " places left, but the "
+                             "cohort's total is higher with this twin elsewhere")
             if len(self.better) > SAID:
                 parts.append(f"{len(self.better) - SAID} more ranked higher")
             head = f"rank {self.rank} of {self.candidates}: " + "; ".join(parts)
