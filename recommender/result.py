@@ -88,7 +88,8 @@ class Explanation:
     def words(self, name: Callable = str, pilot_name: Callable = str) -> str:
         """The explanation in one or two sentences (``name``/``pilot_name``: id -> display name)."""
         if self.pinned:
-            head = f"pinned by a facilitator (rank {self.rank} of {self.candidates})"
+            where = f"rank {self.rank} of {self.candidates}" if self.rank else "not in its own list"
+            head = f"pinned by a facilitator ({where})"
         elif self.rank == 1:
             head = "its first choice"
         else:
