@@ -193,6 +193,17 @@ def test_pins_file(built, tmp_path):
     assert doc["pin_costs"]["T1-westford->P3"] > 0
 
 
+def test_assign_explains_each_twin_not_at_its_first_choice(built):
+    res = run_cli("--set", "matching.capacity=1", "assign", "--cohort", "1", "--no-model", cwd=built)
+    assert res.returncode == 0, res.stderr
+    lines = res.stdout.splitlines()
+    i = next(i for i, line in enumerate(lines) if line.strip().startswith("Northam"))
+    assert lines[i].endswith("[weak]")
+    assert lines[i + 1].strip().startswith("why: rank 2 of 2: SUN (rank 1) was full with Riverton. ")
+    assert "Giving it SUN instead would cost the cohort" in lines[i + 1]
+    assert sum(line.strip().startswith("why:") for line in lines) == 1   # the others got their first choice
+
+
 def test_run_writes_outputs_and_rdf(built):
     res = run_cli("run", str(MINI), "--out", "out", cwd=built)
     assert res.returncode == 0, res.stderr
