@@ -40,11 +40,13 @@ class PL(DefinedNamespace):
     Narrative: URIRef  # class
     Opportunity: URIRef  # class
     Passage: URIRef  # class
+    PassedOver: URIRef  # class
     PilotActivity: URIRef  # class
     PilotLearnsFromTwin: URIRef  # individual
     Programme: URIRef  # class
     Recommendation: URIRef  # class
     RunSetting: URIRef  # class
+    SignalScore: URIRef  # class
     SignalWeight: URIRef  # class
     SolutionType: URIRef  # class
     Stated: URIRef  # individual
@@ -54,6 +56,8 @@ class PL(DefinedNamespace):
     TwinLearnsFromPilot: URIRef  # individual
     acronym: URIRef  # datatype property
     addressesBarrier: URIRef  # object property
+    alternativeCost: URIRef  # datatype property
+    candidateCount: URIRef  # datatype property
     capacity: URIRef  # datatype property
     cccFile: URIRef  # datatype property
     cohort: URIRef  # object property
@@ -64,7 +68,10 @@ class PL(DefinedNamespace):
     evidence: URIRef  # object property
     evidencePath: URIRef  # datatype property
     experienceInDomain: URIRef  # object property
+    explanation: URIRef  # datatype property
     facesBarrier: URIRef  # object property
+    firstChoice: URIRef  # object property
+    full: URIRef  # datatype property
     geonamesId: URIRef  # datatype property
     hasConceptLink: URIRef  # object property
     implementsSolution: URIRef  # object property
@@ -72,12 +79,14 @@ class PL(DefinedNamespace):
     interestedInLever: URIRef  # object property
     leadCity: URIRef  # object property
     linkProperty: URIRef  # object property
+    load: URIRef  # datatype property
     missionLabelRound: URIRef  # datatype property
     model: URIRef  # datatype property
     module: URIRef  # object property
     narrative: URIRef  # object property
     opensToCohort: URIRef  # object property
     passage: URIRef  # object property
+    passedOver: URIRef  # object property
     pilot: URIRef  # object property
     pilotScore: URIRef  # datatype property
     pinned: URIRef  # datatype property
@@ -94,11 +103,12 @@ class PL(DefinedNamespace):
     settingKey: URIRef  # datatype property
     settingValue: URIRef  # datatype property
     sha256: URIRef  # datatype property
-    signal: URIRef  # datatype property
     signalName: URIRef  # datatype property
+    signalScore: URIRef  # object property
     statedInterests: URIRef  # datatype property
     status: URIRef  # object property
     structured: URIRef  # datatype property
+    takenBy: URIRef  # object property
     text: URIRef  # datatype property
     tonnesCO2e: URIRef  # datatype property
     topicOf: URIRef  # object property
@@ -106,6 +116,8 @@ class PL(DefinedNamespace):
     twinCity: URIRef  # object property
     twinScore: URIRef  # datatype property
     usesLever: URIRef  # object property
+    value: URIRef  # datatype property
+    weak: URIRef  # datatype property
     wikidata: URIRef  # object property
     worksInDomain: URIRef  # object property
 

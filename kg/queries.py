@@ -225,6 +225,38 @@ SELECT ?twinId ?rank ?pilotId ?twinScore ?pilotScore ?score WHERE {
 ORDER BY ?twinId ?rank
 """, twinId='a twin id literal, e.g. "T1-belfast"')
 
+_ex("pairs-by-signal", "Pairs where barrier fit is above 0.5",
+    "Recommended pairs whose twin-side barrier fit (how far the pilot activity addresses the "
+    "twin's barriers) is above 0.5, with the assigned ones marked. Every signal of every stored "
+    "pair is a typed pl:SignalScore (pl:signalName, pl:direction, pl:value as xsd:decimal): put "
+    "another name in place of \"barrier_fit\" (e.g. \"domain_fit\") to ask about another signal. "
+    "Empty until a run has been stored.",
+    """
+SELECT ?twinId ?pilotId ?barrierFit ?score ?assigned WHERE {
+  ?rec a pl:Recommendation ; pl:twin/dcterms:identifier ?twinId ; pl:pilot/dcterms:identifier ?pilotId ;
+       pl:score ?score ; pl:signalScore ?s .
+  ?s pl:signalName "barrier_fit" ; pl:direction pl:TwinLearnsFromPilot ; pl:value ?barrierFit .
+  FILTER(?barrierFit > 0.5)
+  BIND(EXISTS { ?rec a pl:Assignment } AS ?assigned)
+}
+ORDER BY DESC(?barrierFit) ?twinId ?pilotId
+""")
+
+_ex("explained-assignments", "Why each twin got its pilot activity",
+    "Every stored assignment with the rank of its pilot activity in the twin's own list, the "
+    "twin's first choice, what giving it that first choice would cost the cohort's objective, "
+    "the weak flag (score below matching.weak_threshold) and the explanation in words. Empty "
+    "until a run has been stored.",
+    """
+SELECT ?twinId ?pilotId ?rank ?candidates ?firstChoice ?cost ?weak ?why WHERE {
+  ?rec a pl:Assignment ; pl:twin/dcterms:identifier ?twinId ; pl:pilot/dcterms:identifier ?pilotId ;
+       pl:rank ?rank ; pl:candidateCount ?candidates ; pl:weak ?weak ; pl:explanation ?why .
+  OPTIONAL { ?rec pl:firstChoice/dcterms:identifier ?firstChoice }
+  OPTIONAL { ?rec pl:alternativeCost ?cost }
+}
+ORDER BY ?twinId
+""")
+
 _ex("learning-topics", "Learning topics of assigned pairs",
     "Topics suggested for each assigned pair, by module and direction, with their evidence path. "
     "Empty until a run has been stored.",

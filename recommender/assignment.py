@@ -108,6 +108,17 @@ def assign(scores: Iterable[PairScore], capacities: Mapping[str, int], *, cohort
                       exclusions=tuple(overrides.exclusions), notes=tuple(notes))
 
 
+def best_objective(scores: Iterable[PairScore], capacities: Mapping[str, int], *, per_twin: int = 1,
+                   overload_penalty: float = 0.15, overrides: Overrides = Overrides(),
+                   twins: Iterable[str] | None = None) -> float:
+    """The optimal objective alone (what ``assign`` would reach), e.g. to measure what a
+    different choice for one twin costs: pin it and compare."""
+    scores = list(scores)
+    by_pair = {(s.twin, s.pilot): s for s in scores}
+    twin_ids = sorted(set(twins) if twins is not None else {s.twin for s in scores})
+    return round(_solve(by_pair, twin_ids, capacities, per_twin, overload_penalty, overrides)[1], 6)
+
+
 def _solve(by_pair, twin_ids, capacities, per_twin, penalty, overrides):
     G = nx.DiGraph()
     excluded = set(overrides.exclusions)

@@ -42,6 +42,7 @@ class Matcher:
     context: MatchContext | None = None
     candidate_limit: int = 0
     candidate_map: dict[str, list[str]] | None = None
+    weak_threshold: float = 0.2
 
     def __post_init__(self):
         if self.context is None:
@@ -65,7 +66,7 @@ class Matcher:
     def from_catalog(cls, cat: Catalog, settings, *, encoder=None) -> Matcher:
         m = settings.matching
         self = cls(cat, dict(m.weights), m.capacity, m.per_twin, m.overload_penalty, m.topics_per_direction,
-                   candidate_limit=m.candidates)
+                   candidate_limit=m.candidates, weak_threshold=m.weak_threshold)
         if encoder is None:
             encoder = make_encoder(settings)
         if encoder is not False and cat.twins and cat.pilots:
@@ -146,22 +147,37 @@ class Matcher:
                     else self.capacity) for p in sorted(pilots)}
 
     def assign(self, cohort: int, overrides: Overrides = Overrides(), weights=None) -> Assignment:
-        scores = self.cohort_scores(cohort, weights)
+        return self.assign_scored(cohort, self.cohort_scores(cohort, weights), overrides, weights)
+
+    def pin_scores(self, scores: list[PairScore], overrides: Overrides, weights=None) -> list[PairScore]:
+        """The scores of the pinned pairs not in ``scores`` (a facilitator's pin outside the
+        candidate list is still honoured, so it is scored too)."""
         scored = {(s.twin, s.pilot) for s in scores}
-        # a facilitator's pin outside the candidate list is still honoured: score it too
         extra = [(t, p) for t, p in overrides.pins if (t, p) not in scored]
-        if extra:
-            scores += self.score(extra, weights)
+        return self.score(extra, weights) if extra else []
+
+    def assign_scored(self, cohort: int, scores: list[PairScore], overrides: Overrides = Overrides(),
+                      weights=None) -> Assignment:
+        """The cohort's assignment from its already computed ``cohort_scores``."""
+        scores = list(scores) + self.pin_scores(scores, overrides, weights)
         return assign(scores, self.capacities(cohort), cohort=cohort, per_twin=self.per_twin,
                       overload_penalty=self.overload_penalty, overrides=overrides,
                       twins=[t.id for t in self.cohort_twins(cohort)])
 
     def topics(self, twin_id: str, pilot_id: str) -> list[LearningTopic]:
-        pair = self.score([(twin_id, pilot_id)])[0]
+        return self.topics_of(self.score([(twin_id, pilot_id)])[0])
+
+    def topics_of(self, pair: PairScore) -> list[LearningTopic]:
+        """The learning topics of an already scored pair."""
         return topics_for_pair(self.catalog, pair, per_direction=self.topics_per_direction)
 
     def plan(self, twin_id: str, pilot_id: str) -> ReplicationPlan | None:
         return replication_plan(self.catalog, self.topics(twin_id, pilot_id))
+
+
+def ranked(scores: list[PairScore]) -> list[PairScore]:
+    """Scores best first (the order of every ranking)."""
+    return _ranked(scores)
 
 
 def _ranked(scores: list[PairScore]) -> list[PairScore]:

@@ -1,22 +1,20 @@
-"""Machine-readable outputs of a run: per cohort, the assignment, each twin's shortlist and the
-learning topics of every assigned pair, as CSV, JSON and Markdown.
+"""The files of a run: per cohort, the tables of ``recommender/tables.py`` as CSV, one JSON
+document and a Markdown summary, plus the HTML reports; all formatted from one
+``RunResult`` (``recommender/result.py``), nothing scored here.
 
 Files are written into a temporary folder beside ``out_dir`` and swapped in at the end, so an
 interrupted run leaves the previous outputs intact; same inputs give byte-identical files.
 
-CSV columns:
-- ``assignment-cohort-N.csv``: twin_id, twin, pilot_id, pilot, score, twin_score, pilot_score, pinned
-- ``shortlists-cohort-N.csv``: twin_id, twin, rank, pilot_id, pilot, score, twin_score,
-  pilot_score, strongest_signals, evidence
-- ``topics-cohort-N.csv``: twin_id, pilot_id, module, direction, title, questions (" | "-joined),
-  evidence
-- ``loads-cohort-N.csv``: pilot_id, pilot, load, capacity
-- ``evaluation-cohort-N.csv`` (with known pairings): model, n, hit@1, hit@3, hit@5, mrr
+CSV files (columns and their meaning: ``recommender.tables.TABLES``):
+- ``assignment-cohort-N.csv``, ``shortlists-cohort-N.csv``, ``topics-cohort-N.csv``,
+  ``loads-cohort-N.csv``, ``explanations-cohort-N.csv``;
+- ``evaluation-cohort-N.csv`` (with known pairings): the rows of ``recommender.evaluate``.
 
 Every CSV meant for a spreadsheet (these files, the facilitator pages' ``?format=csv``) is
 written by ``csv_text``: a text cell that starts with ``=``, ``+``, ``-``, ``@``, tab or
 carriage return gets a leading ``'`` (OWASP "CSV Injection"), so a title such as
-``=cmd|' /C calc'!A0`` shows as text instead of running as a formula. Numbers stay numbers.
+``=cmd|' /C calc'!A0`` shows as text instead of running as a formula. Numbers stay numbers;
+booleans are ``true``/``false``.
 SPARQL results as ``text/csv`` are not spreadsheet exports: they keep the W3C format.
 """
 
@@ -31,9 +29,9 @@ from pathlib import Path
 
 from kg.files import staged_dir
 from recommender.reports import render_reports
-from recommender.tables import cohort_tables
-from recommender.types import Assignment
+from recommender.tables import cohort_document, cohort_tables, columns, evaluation_rows
 
+_BOOL = {True: "true", False: "false"}
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 
@@ -44,6 +42,7 @@ def spreadsheet_cell(value):
 
     >>> [spreadsheet_cell(v) for v in ("=1+1", "@SUM(A1)", "-2+3", "Oulu", -0.5, "-0.5")]
     ["'=1+1", "'@SUM(A1)", "'-2+3", 'Oulu', -0.5, '-0.5']
+
     """
     if isinstance(value, str) and value.startswith(FORMULA_START) and not _NUMBER.fullmatch(value):
         return "'" + value
@@ -52,7 +51,8 @@ def spreadsheet_cell(value):
 
 def csv_text(rows: list[dict], columns: list[str] | None = None) -> str:
     """CSV for a spreadsheet: a header (``columns``, default the first row's keys; keys not in
-    it are left out), then each row with every cell through ``spreadsheet_cell``. No rows and
+    it are left out), then each row with every cell through ``spreadsheet_cell`` (booleans as
+    ``true``/``false``). No rows and
     no columns give an empty text."""
     if columns is None:
         if not rows:
@@ -62,46 +62,54 @@ def csv_text(rows: list[dict], columns: list[str] | None = None) -> str:
     w = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n", extrasaction="ignore")
     w.writeheader()
     for r in rows:
-        w.writerow({k: spreadsheet_cell(v) for k, v in r.items()})
+        w.writerow({k: _BOOL[v] if isinstance(v, bool) else spreadsheet_cell(v) for k, v in r.items()})
     return buf.getvalue()
 
 
-def _markdown(matcher, a: Assignment, tables) -> str:
+def _markdown(result, c, tables) -> str:
+    a = c.assignment
+    cat = result.catalog
     lines = [f"# Cohort {a.cohort}: assignment", "",
              f"Objective {a.objective:.3f}; optimal for its objective. {' '.join(a.notes[1:])}".strip(), "",
-             "| Twin | Pilot activity | Score | Twin learns | Pilot learns |", "|---|---|---|---|---|"]
+             "| Twin | Pilot activity | Score | Twin learns | Pilot learns | Rank | Weak |", "|---|---|---|---|---|---|---|"]
     for r in tables["assignment"]:
         lines.append(f"| {r['twin']} | {r['pilot']} ({r['pilot_id']}) | {r['score']:.2f} | "
-                     f"{r['twin_score']:.2f} | {r['pilot_score']:.2f} |")
+                     f"{r['twin_score']:.2f} | {r['pilot_score']:.2f} | {r['rank']} | {'weak' if r['weak'] else ''} |")
     if a.unassigned:
         lines += ["", "Unassigned: " + ", ".join(a.unassigned)]
+    why = [r for r in tables["explanations"] if r["rank"] != 1 or r["weak"]]
+    if why:
+        lines += ["", "## Why", ""] + [f"- **{r['twin']}** ({r['pilot_id']}): {r['why']}." for r in why]
     lines += ["", "## Learning topics", ""]
     current = None
     for t in tables["topics"]:
         key = (t["twin_id"], t["pilot_id"])
         if key != current:
             current = key
-            lines += ["", f"### {matcher.catalog.twin_name(t['twin_id'])} and {t['pilot_id']}", ""]
-        arrow = "pilot → twin" if t["direction"] == "twin_from_pilot" else "twin → pilot"
-        lines.append(f"- **{t['module']}** ({arrow}): {t['title']}. Evidence: {t['evidence']}.")
+            lines += ["", f"### {cat.twin_name(t['twin_id'])} and {t['pilot_id']}", ""]
+        lines.append(f"- **{t['module']}** ({t['direction']}): {t['title']}. Evidence: {t['evidence']}.")
         for q in t["questions"].split(" | "):
             lines.append(f"  - {q}")
     return "\n".join(lines) + "\n"
 
 
-def render_outputs(matcher, assignments: dict[int, Assignment], settings) -> dict[str, str]:
-    """File name -> content, for every output of a run."""
+def render_outputs(result) -> dict[str, str]:
+    """File name -> content, for every table file of a run (``result``: a ``RunResult``)."""
     files: dict[str, str] = {}
-    for cohort, a in sorted(assignments.items()):
-        tables = cohort_tables(matcher, a, settings.matching.shortlist)
+    for c in result.cohorts:
+        tables = cohort_tables(result, c)
         for name, rows in tables.items():
-            files[f"{name}-cohort-{cohort}.csv"] = csv_text(rows)
-        files[f"cohort-{cohort}.json"] = json.dumps({
-            "cohort": cohort, "objective": a.objective, "optimal": a.optimal, "notes": list(a.notes),
-            "unassigned": list(a.unassigned), "pin_costs": a.pin_costs, **tables,
-        }, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
-        files[f"cohort-{cohort}.md"] = _markdown(matcher, a, tables)
+            files[f"{name}-cohort-{c.cohort}.csv"] = csv_text(rows, columns(name))
+        files[f"cohort-{c.cohort}.json"] = cohort_json(result, c)
+        files[f"cohort-{c.cohort}.md"] = _markdown(result, c, tables)
+        if c.evaluation:
+            files[f"evaluation-cohort-{c.cohort}.csv"] = csv_text(evaluation_rows(c))
     return files
+
+
+def cohort_json(result, c) -> str:
+    """``cohort-N.json`` (also ``peerlearn assign --json``)."""
+    return json.dumps(cohort_document(result, c), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
 def write_atomically(files: dict[str, str | bytes], out_dir: Path, *, pdf: bool = False,
@@ -130,25 +138,18 @@ def write_atomically(files: dict[str, str | bytes], out_dir: Path, *, pdf: bool 
     return [out_dir / n for n in sorted(files)]
 
 
-def all_files(matcher, assignments, settings, *, evaluation=None) -> dict[str, str | bytes]:
-    """Every output of a run: tables (CSV, JSON, Markdown) and HTML pages; with
-    ``evaluation`` (cohort -> metrics), also ``evaluation-cohort-N.csv`` and a section on the
-    cohort page."""
-    files = render_outputs(matcher, assignments, settings)
-    for cohort, ev in sorted((evaluation or {}).items()):
-        files[f"evaluation-cohort-{cohort}.csv"] = csv_text([r.row() for r in ev["rows"]])
-    files.update(render_reports(matcher, assignments, settings, evaluation=evaluation))
-    return files
+def all_files(result) -> dict[str, str | bytes]:
+    """Every output of a run: tables (CSV, JSON, Markdown) and HTML pages."""
+    return {**render_outputs(result), **render_reports(result)}
 
 
-def write_outputs(matcher, assignments, out_dir: Path, settings, *, pdf: bool = False,
-                  only: Callable[[str], bool] | None = None, progress: bool = False,
-                  evaluation=None) -> list[Path]:
+def write_outputs(result, out_dir: Path, *, pdf: bool = False, only: Callable[[str], bool] | None = None,
+                  progress: bool = False) -> list[Path]:
     """Write a run's outputs atomically; with ``pdf``, also a PDF of each HTML page (Chromium).
 
     ``only`` keeps the files whose relative name it accepts (e.g. one twin's pages).
     """
-    files = all_files(matcher, assignments, settings, evaluation=evaluation)
+    files = all_files(result)
     if only is not None:
         files = {k: v for k, v in files.items() if only(k)}
     return write_atomically(files, out_dir, pdf=pdf, progress=progress)

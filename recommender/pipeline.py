@@ -1,6 +1,7 @@
 """The one place that runs the stages in order: sources -> KG -> narratives -> tags ->
-profiles and scores (``Matcher``) -> assignment per cohort -> RDF write-back -> evaluation ->
-output files, reporting each stage through ``say``. The CLI calls it; it holds no matching
+profiles and scores (``Matcher``) -> the run's result, every cohort scored once
+(``recommender/result.py``: assignment, shortlists, topics, explanations) -> RDF write-back ->
+evaluation -> output files (formatters of the result), reporting each stage through ``say``. The CLI calls it; it holds no matching
 logic itself (``recommender/matcher.py`` and the modules it calls do).
 """
 
@@ -18,6 +19,7 @@ from recommender.matcher import Matcher
 from recommender.narratives import ingest_read, read_ccc_dir, tag_store
 from recommender.outputs import write_outputs
 from recommender.profiles import make_encoder
+from recommender.result import run_result, with_evaluation
 
 
 def run_main_job(settings, *, out_dir: Path, sources: list[str], ccc: str | None = None, strict: bool = False,
@@ -42,14 +44,15 @@ def run_main_job(settings, *, out_dir: Path, sources: list[str], ccc: str | None
     tag_store(store, encoder, threshold=settings.matching.tag_threshold, say=say)
     matcher = Matcher.from_store(store, settings, encoder=encoder)
     cohorts = sorted({t.cohort for t in matcher.catalog.twins.values()})
-    results = {}
-    for cohort in cohorts:
-        a = matcher.assign(cohort)
-        results[cohort] = a
-        say(f"cohort {cohort}: {len(a.pairs)} twins assigned to {sum(1 for v in a.loads.values() if v)} "
-            f"pilot activities, objective {a.objective:.3f} (optimal), unassigned {len(a.unassigned)}")
-    write_run(store, matcher, results, settings, inputs=inputs, model=encoder.model_id)
-    evaluation = None
+    result = run_result(matcher, settings, cohorts=cohorts)   # every cohort scored once, here
+    for c in result.cohorts:
+        a = c.assignment
+        weak = sum(1 for e in c.explanations if e.weak)
+        below = sum(1 for e in c.explanations if e.rank != 1)
+        say(f"cohort {c.cohort}: {len(a.pairs)} twins assigned to {sum(1 for v in a.loads.values() if v)} "
+            f"pilot activities, objective {a.objective:.3f} (optimal), unassigned {len(a.unassigned)}; "
+            f"{below} not at their first choice, {weak} weak (score below {result.weak_threshold})")
+    write_run(store, result, inputs=inputs, model=encoder.model_id)
     if pairings:
         pairs, skipped = read_pairings(pairings, matcher.catalog)
         rows = evaluate(matcher, pairs)
@@ -59,7 +62,8 @@ def run_main_job(settings, *, out_dir: Path, sources: list[str], ccc: str | None
             mine = [p for p in pairs if matcher.catalog.twins[p.twin].cohort == cohort]
             if mine:
                 evaluation[cohort] = {"pairs": len(mine), "rows": evaluate(matcher, mine), "skipped": skipped}
-    paths = write_outputs(matcher, results, Path(out_dir), settings, evaluation=evaluation)
+        result = with_evaluation(result, evaluation)
+    paths = write_outputs(result, Path(out_dir))
     store.close()
     say(f"outputs: {len(paths)} files in {out_dir}/")
     say(json.dumps({"summary": {k: v for k, v in s.items() if k != 'by_cohort'}}, sort_keys=True))

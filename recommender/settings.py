@@ -79,6 +79,8 @@ class MatchingSettings(_Public):
     overload_penalty: float = _f(0.15, "Score cost per extra twin beyond the first at one pilot: "
                                  "spreads twins when good alternatives exist.")
     shortlist: int = _f(5, "Pilot activities listed per twin by `recommend` and in reports.")
+    weak_threshold: float = _f(0.2, "A pair whose combined score is below this is flagged `weak` in the "
+                               "assignment and its explanation, for a facilitator's look.")
     topics_per_direction: int = _f(4, "Learning topics suggested per direction for each pair.")
     tag_threshold: float = _f(0.35, "Minimum tagger score for an inferred (tagged) concept link.")
     candidates: int = _f(100, "Most pilot activities scored per twin: a twin with more eligible ones "

@@ -107,12 +107,13 @@ LAYERS = (
     ("weights", "settings"),                                              # configuration
     ("provenance", "embeddings", "index", "graph", "tagging", "profiles"),  # building blocks
     ("similarity", "candidates", "assignment", "topics",                  # solvers,
-     "narratives", "search", "export"),                                   # graph write-back, search
+     "narratives", "search"),                                   # graph write-back, search
     ("matcher", "evaluate"),                                              # matching over a catalog
+    ("result",),                                                          # one run's result, computed once
     ("tables",),                                                          # rows of a run's tables
-    ("reports", "reports.pdf", "outputs"),                                # formats and their writer
+    ("reports", "reports.pdf", "outputs", "export"),                      # formats of the result
     ("pipeline",),                                                        # runs the stages
-    ("web", "web.warmup", "cli", "cli.common", "cli.graph", "cli.matching",
+    ("web", "web.pages", "web.warmup", "cli", "cli.common", "cli.graph", "cli.matching",
      "cli.corpus", "cli.publish", "cli.parser"),                                 # interfaces
 )
 

@@ -180,7 +180,7 @@ def test_recommend_assign_topics_with_the_real_model(built):
     assert 0 < ranked[0]["twin_signals"]["narrative_similarity"] <= 1
     a = run_cli("assign", "--cohort", "1", "--json", cwd=built)
     doc = json.loads(a.stdout)
-    assert doc["optimal"] and len(doc["pairs"]) == 3
+    assert doc["optimal"] and len(doc["assignment"]) == 3
     t = run_cli("topics", "P1", "Westford", cwd=built)
     assert "Getting started" in t.stdout and "evidence:" in t.stdout
 
@@ -190,9 +190,20 @@ def test_pins_file(built, tmp_path):
     pins.write_text("action,twin,pilot\npin,Westford,P3\n", encoding="utf-8")
     res = run_cli("assign", "--cohort", "1", "--pins", str(pins), "--no-model", "--json", cwd=built)
     doc = json.loads(res.stdout)
-    assert {"twin": "T1-westford", "pilot": "P3"}.items() <= next(
-        p for p in doc["pairs"] if p["twin"] == "T1-westford").items()
+    assert {"twin_id": "T1-westford", "pilot_id": "P3", "pinned": True}.items() <= next(
+        p for p in doc["assignment"] if p["twin_id"] == "T1-westford").items()
     assert doc["pin_costs"]["T1-westford->P3"] > 0
+
+
+def test_assign_explains_each_twin_not_at_its_first_choice(built):
+    res = run_cli("--set", "matching.capacity=1", "assign", "--cohort", "1", "--no-model", cwd=built)
+    assert res.returncode == 0, res.stderr
+    lines = res.stdout.splitlines()
+    i = next(i for i, line in enumerate(lines) if line.strip().startswith("Northam"))
+    assert lines[i].endswith("[weak]")
+    assert lines[i + 1].strip().startswith("why: rank 2 of 2: SUN (rank 1) was full with Riverton. ")
+    assert "Giving it SUN instead would cost the cohort" in lines[i + 1]
+    assert sum(line.strip().startswith("why:") for line in lines) == 1   # the others got their first choice
 
 
 def test_run_writes_outputs_and_rdf(built):

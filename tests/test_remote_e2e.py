@@ -45,8 +45,8 @@ def embedded(tmp_path_factory):
     with pairings.open("w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
         w.writerow(["twin_city", "twin_cohort", "pilot_id"])
-        for p in doc["pairs"][:10]:
-            w.writerow([twins[p["twin"]]["city"], 1, p["pilot"]])
+        for p in doc["assignment"][:10]:
+            w.writerow([twins[p["twin_id"]]["city"], 1, p["pilot_id"]])
     return pairings, _answers(d, pairings)
 
 

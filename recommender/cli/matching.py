@@ -7,6 +7,7 @@ import json
 from kg.errors import InputError
 from recommender.cli.common import (
     _matcher,
+    _settings,
     _weights,
     command,
     out,
@@ -63,8 +64,11 @@ def cmd_recommend(args) -> int:
 def cmd_assign(args) -> int:
     """Assign every twin of a cohort to a pilot activity under capacities (min-cost flow)."""
     from recommender.assignment import Overrides, read_overrides
+    from recommender.outputs import cohort_json
+    from recommender.result import run_result
 
-    m = _matcher(args)
+    settings = _settings(args)
+    m = _matcher(args, settings)
     cat = m.catalog
     overrides = Overrides()
     twins = m.cohort_twins(args.cohort)
@@ -73,18 +77,22 @@ def cmd_assign(args) -> int:
         overrides = read_overrides(args.pins, [t.id for t in twins], cands,
                                    resolve_twin=lambda n: cat.find_twin(n, cohort=args.cohort).id,
                                    resolve_pilot=lambda n: cat.find_pilot(n).id)
-    a = m.assign(args.cohort, overrides, weights=_weights(args, m))
-    if args.json:
-        out(json.dumps({"cohort": a.cohort, "objective": a.objective, "optimal": a.optimal,
-                        "pairs": [p.__dict__ for p in a.pairs], "loads": a.loads,
-                        "capacities": a.capacities, "unassigned": list(a.unassigned),
-                        "pin_costs": a.pin_costs, "notes": list(a.notes)}, indent=2))
+    result = run_result(m, settings, cohorts=[args.cohort], overrides={args.cohort: overrides},
+                        weights=_weights(args, m))
+    c = result.cohort(args.cohort)
+    a = c.assignment
+    if args.json:       # the same document as out/cohort-N.json
+        out(cohort_json(result, c))
         return 0
     out(f"cohort {a.cohort}: {len(a.pairs)} pairs, objective {a.objective:.3f}")
     for p in a.pairs:
+        e = c.explanation(p.twin, p.pilot)
         pin = "  [pinned]" if p.pinned else ""
+        weak = "  [weak]" if e.weak else ""
         out(f"  {cat.twin_name(p.twin):28} -> {cat.pilots[p.pilot].label}"
-            f"  score {p.score:.2f} (twin {p.twin_score:.2f}, pilot {p.pilot_score:.2f}){pin}")
+            f"  score {p.score:.2f} (twin {p.twin_score:.2f}, pilot {p.pilot_score:.2f}){pin}{weak}")
+        if e.rank != 1 or e.weak:
+            out(f"      why: {e.words(cat.twin_name, cat.pilot_name)}")
     busy = {k: v for k, v in a.loads.items() if v}
     out("loads: " + ", ".join(f"{k} {v}/{a.capacities[k]}" for k, v in busy.items()))
     if a.unassigned:

@@ -21,6 +21,7 @@ def cmd_report(args) -> int:
     from recommender.assignment import Overrides, read_overrides
     from recommender.outputs import write_outputs
     from recommender.reports.pdf import find_chromium
+    from recommender.result import run_result
 
     settings = _settings(args)
     m = _matcher(args, settings)
@@ -41,7 +42,6 @@ def cmd_report(args) -> int:
         overrides = read_overrides(args.pins, [t.id for t in twins], cands,
                                    resolve_twin=lambda n: cat.find_twin(n, cohort=cohort).id,
                                    resolve_pilot=lambda n: cat.find_pilot(n).id)
-    a = m.assign(cohort, overrides)
     evaluation = None
     if args.pairings:
         from recommender.evaluate import evaluate, read_pairings
@@ -49,9 +49,9 @@ def cmd_report(args) -> int:
         pairs, skipped = read_pairings(args.pairings, cat)
         pairs = [p for p in pairs if cat.twins[p.twin].cohort == cohort]
         evaluation = {cohort: {"pairs": len(pairs), "rows": evaluate(m, pairs), "skipped": skipped}}
+    result = run_result(m, settings, cohorts=[cohort], overrides={cohort: overrides}, evaluation=evaluation)
     pdf = not args.no_pdf and find_chromium() is not None
-    paths = write_outputs(m, {cohort: a}, Path(args.out), settings, pdf=pdf, only=only,
-                          progress=sys.stderr.isatty(), evaluation=evaluation)
+    paths = write_outputs(result, Path(args.out), pdf=pdf, only=only, progress=sys.stderr.isatty())
     out(f"wrote {len(paths)} files to {args.out}/" + ("" if pdf else " (no PDFs: Chromium not found or --no-pdf)"))
     return 0
 

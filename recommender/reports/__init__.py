@@ -2,12 +2,15 @@
 
 Every page opens from disk with no network: CSS is inline, charts are SVG drawn here in
 Python, there is no JavaScript. Same inputs give byte-identical pages (no timestamps, sorted
-iteration). ``render_reports`` returns relative file name -> content:
+iteration). Pages format a ``RunResult`` (``recommender/result.py``): nothing is scored here.
+``render_reports`` returns relative file name -> content:
 
 - ``cohort-N.html``: the assignment with both directional scores, pilot loads against capacity,
-  a coverage heatmap of emission domains and barriers, the signals behind each score, a network
-  picture and the solver's notes;
-- ``twins/<twin id>.html``: ranked pilot activities with evidence in words, learning topics by
+  why each twin not at its first choice (or in a weak pair) got what it got, a coverage
+  heatmap of emission domains and barriers, the signals behind each score, a network picture
+  and the solver's notes;
+- ``twins/<twin id>.html``: ranked pilot activities with evidence in words, why it got its
+  pilot activity, learning topics by
   module and direction, the Replication Plan outline and an 18-month learning journey;
 - ``pilots/<pilot id>.html``: the twins a pilot activity receives and what it can learn from each.
 """
@@ -23,13 +26,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from markupsafe import Markup, escape
 
 from recommender.tables import cohort_tables
-from recommender.types import (
-    MODULES,
-    PILOT_FROM_TWIN,
-    TWIN_FROM_PILOT,
-    Assignment,
-    LearningTopic,
-)
+from recommender.types import MODULES, PILOT_FROM_TWIN, TWIN_FROM_PILOT, LearningTopic
 from recommender.words import DIRECTION_WORDS, MODULE_LABELS, SIGNAL_WORDS, STATUS_WORDS
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -65,34 +62,30 @@ FORMAT_SHAPES = {"online meeting": "circle", "workshop": "square", "site visit":
                  "visit from the pilot": "diamond"}
 
 
-def render_reports(matcher, assignments: dict[int, Assignment], settings, *,
-                   evaluation: dict[int, dict] | None = None) -> dict[str, str | bytes]:
-    """Relative file name -> HTML for every cohort, twin and pilot page of ``assignments``.
-
-    ``evaluation`` maps a cohort to ``{"pairs": n, "rows": [Metrics], "skipped": [str]}``
-    (from ``recommender.evaluate``) to add the match-quality table to its page."""
+def render_reports(result) -> dict[str, str | bytes]:
+    """Relative file name -> HTML for every cohort, twin and pilot page of ``result`` (a
+    ``RunResult``); a cohort with an evaluation gets its match-quality table."""
     env = _environment()
-    cat = matcher.catalog
-    shortlist = settings.matching.shortlist
+    cat = result.catalog
     files: dict[str, str | bytes] = {}
     pilot_ids: set[str] = set()
     received: dict[str, list[tuple[int, object]]] = defaultdict(list)
-    for cohort, a in sorted(assignments.items()):
-        pilot_ids |= set(a.capacities) | {p.pilot for p in a.pairs}
-        for p in a.pairs:
-            received[p.pilot].append((cohort, p))
-    pages = {"pilots": pilot_ids, "twins": {t.id for c in assignments for t in matcher.cohort_twins(c)}}
-    for cohort, a in sorted(assignments.items()):
-        ctx = _cohort_context(matcher, a, shortlist, pages)
-        ctx["evaluation"] = (evaluation or {}).get(cohort)
-        files[f"cohort-{cohort}.html"] = env.get_template("cohort.html.j2").render(**ctx)
-        for twin in sorted(matcher.cohort_twins(cohort), key=lambda t: t.id):
-            ctx = _twin_context(matcher, a, twin, shortlist, pages)
-            files[f"twins/{slug(twin.id)}.html"] = env.get_template("twin.html.j2").render(**ctx)
+    for c in result.cohorts:
+        pilot_ids |= set(c.assignment.capacities) | {p.pilot for p in c.assignment.pairs}
+        for p in c.assignment.pairs:
+            received[p.pilot].append((c.cohort, p))
+    pages = {"pilots": pilot_ids, "twins": {t for c in result.cohorts for t in c.twins()}}
+    for c in result.cohorts:
+        ctx = _cohort_context(result, c, pages)
+        ctx["evaluation"] = c.evaluation
+        files[f"cohort-{c.cohort}.html"] = env.get_template("cohort.html.j2").render(**ctx)
+        for twin in c.twins():
+            ctx = _twin_context(result, c, cat.twins[twin], pages)
+            files[f"twins/{slug(twin)}.html"] = env.get_template("twin.html.j2").render(**ctx)
     for pid in sorted(pilot_ids):
         if pid not in cat.pilots:
             continue
-        ctx = _pilot_context(matcher, pid, received.get(pid, []), assignments, shortlist, pages)
+        ctx = _pilot_context(result, pid, received.get(pid, []), pages)
         files[f"pilots/{slug(pid)}.html"] = env.get_template("pilot.html.j2").render(**ctx)
     return files
 
@@ -146,22 +139,23 @@ def _topic_groups(topics: list[LearningTopic]) -> list[dict]:
 
 # ------------------------------------------------------------------------------- cohort page
 
-def _cohort_context(matcher, a: Assignment, shortlist: int, pages) -> dict:
-    cat = matcher.catalog
-    tables = cohort_tables(matcher, a, shortlist)
+def _cohort_context(result, c, pages) -> dict:
+    cat = result.catalog
+    a = c.assignment
+    tables = cohort_tables(result, c)
     rows = sorted(tables["assignment"], key=lambda r: (r["twin_id"], r["pilot_id"]))
-    scores = {(s.twin, s.pilot): s for s in matcher.score([(r["twin_id"], r["pilot_id"]) for r in rows])}
-    columns = [c for scheme in ("domain", "barrier") for c in cat.concepts_in(scheme)]
+    scores = {(p.twin, p.pilot): p.score for p in c.pairs}
+    columns = [x for scheme in ("domain", "barrier") for x in cat.concepts_in(scheme)]
     heat_rows, signal_charts = [], []
     for r in rows:
         twin, pilot = cat.twins[r["twin_id"]], cat.pilots[r["pilot_id"]]
         t_links = {lk.concept for lk in twin.domains + twin.experience + twin.barriers}
         p_links = {lk.concept for lk in pilot.domains + pilot.barriers}
         cells = []
-        for c in columns:
-            state = ("both" if c.iri in t_links and c.iri in p_links else "pilot" if c.iri in p_links
-                     else "twin" if c.iri in t_links else "none")
-            cells.append({"state": state, "label": c.label})
+        for x in columns:
+            state = ("both" if x.iri in t_links and x.iri in p_links else "pilot" if x.iri in p_links
+                     else "twin" if x.iri in t_links else "none")
+            cells.append({"state": state, "label": x.label})
         heat_rows.append({**r, "cells": cells, "covered": sum(1 for x in cells if x["state"] == "both")})
         s = scores[(r["twin_id"], r["pilot_id"])]
         signal_charts.append({**r, "svg": signal_svg(_signals(s.twin_parts), _signals(s.pilot_parts)),
@@ -169,16 +163,18 @@ def _cohort_context(matcher, a: Assignment, shortlist: int, pages) -> dict:
                                             for d, k, v in s.strongest(3)]})
     loads = [{**r, "svg": load_svg(r["load"], r["capacity"])}
              for r in sorted(tables["loads"], key=lambda r: r["pilot_id"])]
-    twins = sorted(matcher.cohort_twins(a.cohort), key=lambda t: t.id)
+    twins = c.twins()
     net = network_svg([(p, cat.pilot_name(p)) for p in sorted(a.capacities)],
-                      [(t.id, cat.twin_name(t.id)) for t in twins],
+                      [(t, cat.twin_name(t)) for t in twins],
                       [(r["pilot_id"], r["twin_id"], r["score"]) for r in rows])
     pin_costs = [(k, v) for k, v in sorted(a.pin_costs.items())]
     unassigned = [{"id": t, "name": cat.twin_name(t) if t in cat.twins else t} for t in sorted(a.unassigned)]
+    why = sorted((r for r in tables["explanations"] if r["rank"] != 1 or r["weak"]), key=lambda r: r["twin_id"])
     return {"title": f"Cohort {a.cohort}: peer-learning assignment", "root": "", "a": a, "rows": rows,
             "loads": loads, "columns": columns, "heat_rows": heat_rows, "signal_charts": signal_charts,
             "network": net, "pin_costs": pin_costs, "unassigned": unassigned, "pages": pages,
-            "twins": [{"id": t.id, "name": cat.twin_name(t.id)} for t in twins], "slug": slug,
+            "twins": [{"id": t, "name": cat.twin_name(t)} for t in twins], "slug": slug, "why": why,
+            "weak_threshold": result.weak_threshold,
             "pilots": [{"id": p, "name": cat.pilot_name(p)} for p in sorted(a.capacities)]}
 
 
@@ -195,35 +191,36 @@ class _Pairing:
     plan: object
     journey: list
     timeline: Markup
+    why: str
 
 
-def _twin_context(matcher, a: Assignment, twin, shortlist: int, pages) -> dict:
-    cat = matcher.catalog
+def _twin_context(result, c, twin, pages) -> dict:
+    cat = result.catalog
+    a = c.assignment
     city = cat.cities.get(twin.city)
     profile = [("Domains it wants to work on", _links(cat, twin.domains)),
                ("Levers it wants to use", _links(cat, twin.levers)),
                ("Barriers it faces", _links(cat, twin.barriers)),
                ("Domains it brings experience in", _links(cat, twin.experience))]
     has_data = bool(twin.interests or twin.narrative or any(v for _, v in profile))
-    assigned = sorted((p for p in a.pairs if p.twin == twin.id), key=lambda p: p.pilot)
-    ranked = matcher.rank_pilots(twin.id, limit=shortlist)
-    assigned_ids = {p.pilot for p in assigned}
+    ranked = c.ranking(twin.id)[: result.shortlist]
+    assigned_ids = {p.pilot for p in a.pairs if p.twin == twin.id}
     ranking = [{"rank": i, "id": s.pilot, "name": cat.pilot_name(s.pilot), "score": s.score,
                 "twin_score": s.twin_score, "pilot_score": s.pilot_score, "assigned": s.pilot in assigned_ids,
                 "title": cat.pilots[s.pilot].title,
                 "strongest": [(DIRECTION_WORDS.get(d, d), SIGNAL_WORDS.get(k, k), v) for d, k, v in s.strongest(3)],
                 "evidence": [(DIRECTION_WORDS.get(e.direction, e.direction), e.words) for e in s.evidence]}
                for i, s in enumerate(ranked, start=1)]
-    targets = [(p.pilot, True, (p.score, p.twin_score, p.pilot_score)) for p in assigned]
-    if not targets and ranked:      # unassigned: show the best candidate as a suggestion
-        s = ranked[0]
-        targets = [(s.pilot, False, (s.score, s.twin_score, s.pilot_score))]
     pairings = []
-    for pid, is_assigned, sc in targets:
-        topics = matcher.topics(twin.id, pid)
+    for pr in sorted((p for p in c.pairs if p.twin == twin.id), key=lambda p: p.pilot):
+        s = pr.score
+        e = c.explanation(twin.id, pr.pilot)
+        topics = list(pr.topics)
         journey = learning_journey(topics)
-        pairings.append(_Pairing(pid, cat.pilot_name(pid), is_assigned, sc, _topic_groups(topics), topics,
-                                 matcher.plan(twin.id, pid), journey, journey_svg(journey)))
+        pairings.append(_Pairing(pr.pilot, cat.pilot_name(pr.pilot), pr.pilot in assigned_ids,
+                                 (s.score, s.twin_score, s.pilot_score), _topic_groups(topics), topics,
+                                 pr.plan, journey, journey_svg(journey),
+                                 e.words(cat.twin_name, cat.pilot_name) if e else ""))
     return {"title": f"{cat.twin_name(twin.id)}: peer-learning report", "root": "../", "twin": twin,
             "name": cat.twin_name(twin.id), "city": city, "profile": profile, "has_data": has_data,
             "ranking": ranking, "pairings": pairings, "cohort": a.cohort, "pages": pages, "slug": slug,
@@ -253,23 +250,23 @@ def learning_journey(topics: list[LearningTopic]) -> list[dict]:
 
 # ------------------------------------------------------------------------------- pilot page
 
-def _pilot_context(matcher, pid: str, received, assignments, shortlist: int, pages) -> dict:
-    cat = matcher.catalog
+def _pilot_context(result, pid: str, received, pages) -> dict:
+    cat = result.catalog
     pilot = cat.pilots[pid]
     twins = []
     for cohort, p in sorted(received, key=lambda cp: (cp[0], cp[1].twin)):
-        topics = [t for t in matcher.topics(p.twin, pid) if t.direction == PILOT_FROM_TWIN]
+        pair = result.cohort(cohort).pair(p.twin, pid)
+        topics = [t for t in pair.topics if t.direction == PILOT_FROM_TWIN]
         twins.append({"id": p.twin, "name": cat.twin_name(p.twin), "cohort": cohort, "score": p.score,
                       "twin_score": p.twin_score, "pilot_score": p.pilot_score, "pinned": p.pinned,
                       "topics": topics})
-    cohorts = sorted(assignments)
-    caps = [(c, assignments[c].loads.get(pid, 0), assignments[c].capacities[pid])
-            for c in cohorts if pid in assignments[c].capacities]
+    caps = [(c.cohort, c.assignment.loads.get(pid, 0), c.assignment.capacities[pid])
+            for c in result.cohorts if pid in c.assignment.capacities]
     profile = [("Domains", _links(cat, pilot.domains)), ("Levers", _links(cat, pilot.levers)),
                ("Barriers it addresses", _links(cat, pilot.barriers)), ("Solutions", _links(cat, pilot.solutions))]
     candidates = [{"id": s.twin, "name": cat.twin_name(s.twin), "score": s.score,
                    "pilot_score": s.pilot_score, "assigned": any(s.twin == t["id"] for t in twins)}
-                  for s in matcher.rank_twins(pid, limit=shortlist)]
+                  for s in result.pilot_candidates(pid)[: result.shortlist]]
     return {"title": f"{cat.pilot_name(pid)}: pilot activity report", "root": "../", "pilot": pilot,
             "name": cat.pilot_name(pid), "cities": [cat.city_name(c) for c in sorted(pilot.cities)],
             "lead": cat.city_name(pilot.lead_city) if pilot.lead_city else "", "twins": twins,

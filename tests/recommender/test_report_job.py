@@ -15,7 +15,9 @@ import pytest
 from recommender import outputs
 from recommender.matcher import Matcher
 from recommender.reports.pdf import FLAGS, find_chromium
+from recommender.result import run_result
 from recommender.settings import Settings
+from recommender.tables import columns
 from tests.conftest import ROOT, run_cli
 
 SHOTS = ROOT / "test-artifacts" / "screenshots" / "reports"
@@ -36,8 +38,9 @@ def _chromium_or_skip():
 
 
 def test_shortlists_agree_with_recommend(matcher, tmp_path):
-    a = matcher.assign(1)
-    outputs.write_outputs(matcher, {1: a}, tmp_path / "out", Settings())
+    result = run_result(matcher, Settings(), cohorts=[1])
+    a = result.cohort(1).assignment
+    outputs.write_outputs(result, tmp_path / "out")
     with open(tmp_path / "out" / "shortlists-cohort-1.csv", encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
     for twin in ("T1-westford", "T1-riverton", "T1-northam"):
@@ -48,14 +51,13 @@ def test_shortlists_agree_with_recommend(matcher, tmp_path):
     doc = json.loads((tmp_path / "out" / "cohort-1.json").read_text(encoding="utf-8"))
     assert {(p["twin_id"], p["pilot_id"]) for p in doc["assignment"]} == {(p.twin, p.pilot) for p in a.pairs}
     assert all(t["evidence"] for t in doc["topics"])
-    assert set(doc["assignment"][0]) == {"twin_id", "twin", "pilot_id", "pilot", "score", "twin_score",
-                                         "pilot_score", "pinned"}
+    assert set(doc["assignment"][0]) == set(columns("assignment"))
 
 
 def test_interrupted_write_leaves_the_old_report(matcher, tmp_path, monkeypatch):
-    a = {1: matcher.assign(1)}
+    a = run_result(matcher, Settings(), cohorts=[1])
     out = tmp_path / "out"
-    outputs.write_outputs(matcher, a, out, Settings())
+    outputs.write_outputs(a, out)
     before = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
     real = Path.write_text
     calls = {"n": 0}
@@ -68,7 +70,7 @@ def test_interrupted_write_leaves_the_old_report(matcher, tmp_path, monkeypatch)
 
     monkeypatch.setattr(Path, "write_text", crash)
     with pytest.raises(KeyboardInterrupt):
-        outputs.write_outputs(matcher, a, out, Settings())
+        outputs.write_outputs(a, out)
     monkeypatch.undo()
     after = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
     assert after == before
@@ -76,9 +78,9 @@ def test_interrupted_write_leaves_the_old_report(matcher, tmp_path, monkeypatch)
 
 
 def test_same_inputs_give_identical_files(matcher, tmp_path):
-    a = {1: matcher.assign(1)}
-    outputs.write_outputs(matcher, a, tmp_path / "one", Settings())
-    outputs.write_outputs(matcher, a, tmp_path / "two", Settings())
+    a = run_result(matcher, Settings(), cohorts=[1])
+    outputs.write_outputs(a, tmp_path / "one")
+    outputs.write_outputs(a, tmp_path / "two")
     one = {p.relative_to(tmp_path / "one"): p.read_bytes() for p in (tmp_path / "one").rglob("*") if p.is_file()}
     two = {p.relative_to(tmp_path / "two"): p.read_bytes() for p in (tmp_path / "two").rglob("*") if p.is_file()}
     assert one == two and len(one) > 8
@@ -87,14 +89,14 @@ def test_same_inputs_give_identical_files(matcher, tmp_path):
 @pytest.mark.browser
 def test_pdfs_are_printed_and_deterministic(matcher, tmp_path):
     _chromium_or_skip()
-    a = {1: matcher.assign(1)}
-    outputs.write_outputs(matcher, a, tmp_path / "out", Settings(), pdf=True)
+    a = run_result(matcher, Settings(), cohorts=[1])
+    outputs.write_outputs(a, tmp_path / "out", pdf=True)
     pdf = tmp_path / "out" / "cohort-1.pdf"
     first = pdf.read_bytes()
     assert first.startswith(b"%PDF") and len(first) > 5000
     assert (tmp_path / "out" / "twins" / "T1-westford.pdf").exists()
     assert f"file://{(tmp_path / 'out').resolve()}/twins/".encode() in first   # links point at the published pages
-    outputs.write_outputs(matcher, a, tmp_path / "out", Settings(), pdf=True)
+    outputs.write_outputs(a, tmp_path / "out", pdf=True)
     assert pdf.read_bytes() == first
 
 
@@ -103,7 +105,7 @@ def test_pdfs_are_printed_and_deterministic(matcher, tmp_path):
                                   "pilots/P1.html"])
 def test_pages_render_in_chromium(matcher, tmp_path, page):
     chromium = _chromium_or_skip()
-    outputs.write_outputs(matcher, {1: matcher.assign(1)}, tmp_path / "out", Settings())
+    outputs.write_outputs(run_result(matcher, Settings(), cohorts=[1]), tmp_path / "out")
     url = (tmp_path / "out" / page).resolve().as_uri()
     with tempfile.TemporaryDirectory() as profile:
         dom = subprocess.run([chromium, *FLAGS, f"--user-data-dir={profile}", "--dump-dom", url],

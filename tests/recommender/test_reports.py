@@ -13,6 +13,7 @@ import pytest
 from kg import build, catalog
 from recommender.matcher import Matcher
 from recommender.reports import MODULE_MONTHS, learning_journey, render_reports, slug
+from recommender.result import run_result
 from recommender.settings import Settings
 from recommender.tables import cohort_tables
 from recommender.types import PILOT_FROM_TWIN, TWIN_FROM_PILOT
@@ -73,13 +74,18 @@ def matcher(store):
 
 
 @pytest.fixture(scope="module")
-def assignments(matcher):
-    return {1: matcher.assign(1)}
+def result(matcher):
+    return run_result(matcher, Settings(), cohorts=[1])
 
 
 @pytest.fixture(scope="module")
-def files(matcher, assignments):
-    return render_reports(matcher, assignments, Settings())
+def assignments(result):
+    return result.assignments()
+
+
+@pytest.fixture(scope="module")
+def files(result):
+    return render_reports(result)
 
 
 @pytest.fixture(scope="module")
@@ -116,9 +122,9 @@ def test_relative_links_resolve(files, pages):
             assert path in files, (name, url)
 
 
-def test_cohort_page_has_every_pair_with_the_table_scores(files, pages, matcher, assignments):
+def test_cohort_page_has_every_pair_with_the_table_scores(files, pages, result, assignments):
     a = assignments[1]
-    rows = cohort_tables(matcher, a, Settings().matching.shortlist)["assignment"]
+    rows = cohort_tables(result, result.cohort(1))["assignment"]
     assert len(rows) == len(a.pairs) == 3
     html = files["cohort-1.html"]
     for r in rows:
@@ -184,7 +190,8 @@ def test_pilot_pages_list_received_twins_and_what_the_pilot_learns(pages, matche
 
 
 def test_same_inputs_give_identical_bytes(files, store, assignments):
-    again = render_reports(Matcher.from_catalog(catalog(store), Settings(), encoder=False), assignments, Settings())
+    again = render_reports(run_result(Matcher.from_catalog(catalog(store), Settings(), encoder=False), Settings(),
+                                      cohorts=[1]))
     assert again == files
 
 
@@ -211,7 +218,7 @@ def test_long_and_hostile_names_are_escaped_and_wrap(store, assignments):
     long_name = "Very Long Municipality Name <script>alert(1)</script> & Surroundings " * 3
     cities = {**cat.cities, "westford": replace(cat.cities["westford"], name=long_name)}
     m = Matcher.from_catalog(replace(cat, cities=cities), Settings(), encoder=False)
-    files = render_reports(m, {1: m.assign(1)}, Settings())
+    files = render_reports(run_result(m, Settings(), cohorts=[1]))
     for name, html in files.items():
         assert "<script" not in html, name
         assert Page(html).errors == [], name
@@ -223,9 +230,10 @@ def test_pins_exclusions_and_unassigned_twins_are_reported(matcher):
     from recommender.assignment import Overrides
 
     over = Overrides(pins=(("T1-westford", "P2"),), exclusions=(("T1-northam", "P2"), ("T1-northam", "P3")))
-    a = matcher.assign(1, over)
+    result = run_result(matcher, Settings(), cohorts=[1], overrides={1: over})
+    a = result.cohort(1).assignment
     assert a.unassigned == ("T1-northam",)
-    files = render_reports(matcher, {1: a}, Settings())
+    files = render_reports(result)
     text = Page(files["cohort-1.html"]).text
     assert "Unassigned:" in text and "left unassigned: Northam" in text
     assert "pinned" in text
@@ -237,10 +245,10 @@ def test_pins_exclusions_and_unassigned_twins_are_reported(matcher):
     assert "No twin is assigned" in Page(files["pilots/P1.html"]).text
 
 
-def test_write_outputs_writes_the_report_pages(matcher, assignments, tmp_path):
+def test_write_outputs_writes_the_report_pages(result, tmp_path):
     from recommender.outputs import write_outputs
 
-    paths = write_outputs(matcher, assignments, tmp_path / "out", Settings())
+    paths = write_outputs(result, tmp_path / "out")
     names = {p.relative_to(tmp_path / "out").as_posix() for p in paths}
     assert {"cohort-1.html", "twins/T1-westford.html", "pilots/P1.html"} <= names
     assert (tmp_path / "out" / "twins" / "T1-westford.html").read_text(encoding="utf-8").startswith("<!DOCTYPE")

@@ -156,7 +156,7 @@ def test_scoring_runs_off_the_event_loop(store_path, matcher):
 
     class Spy:
         def __getattr__(self, name):
-            if name == "rank_pilots":
+            if name == "cohort_scores":
                 seen["scoring"] = threading.current_thread().name
             return getattr(matcher, name)
 
@@ -461,7 +461,7 @@ def test_ambiguous_names_are_a_404_too(store_path, matcher):
 def test_bad_format_and_table_are_a_400(client):
     assert client.get("/facilitator/twin/Westford?format=xml").status_code == 400
     r = client.get("/facilitator/cohort/1.csv?table=nope")
-    assert r.status_code == 400 and "tables: assignment, loads, overrides" in r.text
+    assert r.status_code == 400 and "tables: assignment, loads, explanations, overrides" in r.text
 
 
 PAGES = ["/facilitator", "/facilitator/twin/T1-westford", "/facilitator/twin/T1-northam",
@@ -492,3 +492,20 @@ def test_every_documented_table_is_served(client):
             assert all(list(row) == cols for row in data[table])
             seen.add(table)
     assert seen == set(COLUMNS)
+
+
+def test_pages_explain_each_assignment(client, matcher):
+    """Northam's first choice (SUN) keeps Riverton; the cohort, twin and pair pages say why, in
+    the words of the run result (the same as explanations-cohort-N.csv)."""
+    from recommender.result import run_result
+
+    e = run_result(matcher, Settings()).cohort(1).explanation("T1-northam", "P3")
+    words = e.words(matcher.catalog.twin_name, matcher.catalog.pilot_name)
+    assert e.rank == 2 and words.startswith("rank 2 of 2: SUN (rank 1) has places left")
+    cohort = client.get("/facilitator/cohort/1").text
+    assert 'id="why"' in cohort and words in html.unescape(cohort) and 'class="tag weak"' in cohort
+    assert words in html.unescape(client.get("/facilitator/twin/T1-northam").text)
+    assert words in html.unescape(client.get("/facilitator/pair/P3/T1-northam").text)
+    assert 'id="why"' not in client.get("/facilitator/pair/P2/T1-northam").text   # not assigned: nothing to explain
+    rows = client.get("/facilitator/cohort/1", params={"format": "json"}).json()["explanations"]
+    assert next(r for r in rows if r["twin_id"] == "T1-northam")["why"] == words
