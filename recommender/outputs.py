@@ -11,7 +11,8 @@ CSV columns:
 - ``topics-cohort-N.csv``: twin_id, pilot_id, module, direction, title, questions (" | "-joined),
   evidence
 - ``loads-cohort-N.csv``: pilot_id, pilot, load, capacity
-- ``evaluation-cohort-N.csv`` (with known pairings): model, n, hit@1, hit@3, hit@5, mrr
+- ``evaluation-cohort-N.csv`` (with known pairings): model, n (pairs), twins, hit@1, hit@3, hit@5, mrr,
+  then each figure's bootstrap 95% interval over twins (``hit@1_low``, ``hit@1_high``, ..., ``mrr_high``)
 
 Every CSV meant for a spreadsheet (these files, the facilitator pages' ``?format=csv``) is
 written by ``csv_text``: a text cell that starts with ``=``, ``+``, ``-``, ``@``, tab or

@@ -108,7 +108,7 @@ LAYERS = (
     ("provenance", "embeddings", "index", "graph", "tagging", "profiles"),  # building blocks
     ("similarity", "candidates", "assignment", "topics",                  # solvers,
      "narratives", "search", "export"),                                   # graph write-back, search
-    ("matcher", "evaluate"),                                              # matching over a catalog
+    ("matcher", "evaluate", "fit"),                                       # matching over a catalog
     ("tables",),                                                          # rows of a run's tables
     ("reports", "reports.pdf", "outputs"),                                # formats and their writer
     ("pipeline",),                                                        # runs the stages

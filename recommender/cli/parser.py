@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from recommender.cli.corpus import cmd_index, cmd_ingest_ccc, cmd_search, cmd_tag
 from recommender.cli.graph import cmd_build, cmd_query, cmd_run, cmd_settings, cmd_validate
-from recommender.cli.matching import cmd_assign, cmd_evaluate, cmd_recommend, cmd_topics
+from recommender.cli.matching import cmd_assign, cmd_evaluate, cmd_fit, cmd_recommend, cmd_topics
 from recommender.cli.publish import cmd_report, cmd_serve
 
 
@@ -97,6 +97,15 @@ def build_parser() -> argparse.ArgumentParser:
                     help="CSV of known pairings (columns twin_city, twin_cohort, pilot_id)")
     ev.add_argument("--json", action="store_true")
     model_flags(ev)
+
+    ft = sub.add_parser("fit", help=cmd_fit.__doc__, description=cmd_fit.__doc__)
+    ft.add_argument("--pairings", required=True, metavar="FILE",
+                    help="CSV of known pairings (columns twin_city, twin_cohort, pilot_id)")
+    ft.add_argument("--out", default="learned-weights.toml", metavar="FILE",
+                    help="weights file to write (default: learned-weights.toml)")
+    ft.add_argument("--l2", type=float, metavar="X", help="ridge penalty on the weights (default 0.01)")
+    ft.add_argument("--json", action="store_true")
+    model_flags(ft)
 
     ic = sub.add_parser("ingest-ccc", help=cmd_ingest_ccc.__doc__, description=cmd_ingest_ccc.__doc__)
     ic.add_argument("files", nargs="+", metavar="FILE", help="CCC Markdown files or folders of them")
