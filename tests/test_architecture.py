@@ -102,7 +102,7 @@ def test_a_query_worker_imports_only_its_module():
 # Lowest first. A module imports modules of its own layer or lower ones, never a higher one;
 # every module of recommender/ is listed (a new one must be placed).
 LAYERS = (
-    ("types", "words"),                                                   # vocabulary, words shown for codes
+    ("types", "words", "places"),                                         # vocabulary, words, facts of places
     ("scoring",),                                                         # the signals (their names: weights)
     ("weights", "settings"),                                              # configuration
     ("provenance", "embeddings", "index", "graph", "tagging", "profiles"),  # building blocks
