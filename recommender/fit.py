@@ -165,7 +165,8 @@ def cross_validate(matcher, pairs: list[Pairing], *, l2: float = L2) -> FitResul
 
 # ------------------------------------------------------------------ the weights file
 
-def weights_file_text(result: FitResult, pairings: str | os.PathLike, *, settings_note: str = "") -> str:
+def weights_file_text(result: FitResult, pairings: str | os.PathLike | None, *, settings_note: str = "",
+                      feedback_pairs: int = 0) -> str:
     """The weights file: ``[weights]`` (what ``matching.weights_file`` reads) and its
     provenance (``[provenance]``, ``[cv.*]``), as TOML."""
     q = json.dumps   # a JSON string is a TOML basic string
@@ -175,10 +176,12 @@ def weights_file_text(result: FitResult, pairings: str | os.PathLike, *, setting
              "", "[weights]"]
     lines += [f"{k} = {v}" for k, v in result.weights.items()]
     created = datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
-    lines += ["", "[provenance]",
-              f"pairings = {q(str(pairings))}",
-              f"pairings_sha256 = {q(content_hash(pairings))}",
-              f"pairs = {result.pairs}",
+    lines += ["", "[provenance]"]
+    if pairings is not None:
+        lines += [f"pairings = {q(str(pairings))}", f"pairings_sha256 = {q(content_hash(pairings))}"]
+    if feedback_pairs:
+        lines += [f"feedback_pairs = {feedback_pairs}   # confirmed by facilitators' decisions (feedback graph)"]
+    lines += [f"pairs = {result.pairs}",
               f"twins = {result.folds}",
               f"created = {q(created)}",
               f"peerlearn_version = {q(peerlearn_version())}",

@@ -42,6 +42,7 @@ class Matcher:
     context: MatchContext | None = None
     candidate_limit: int = 0
     candidate_map: dict[str, list[str]] | None = None
+    declined: frozenset[tuple[str, str]] = frozenset()   # (twin, pilot) a facilitator declined
 
     def __post_init__(self):
         if self.context is None:
@@ -101,13 +102,16 @@ class Matcher:
         return [p.id for p in self._by_cohort.get(twin.cohort, ()) if twin.city not in p.cities]
 
     def candidates(self, twin: Twin) -> list[str]:
-        """The pilot activities scored for the twin: its candidate list, else every eligible one.
-        Lists are made on first use for the twin's whole cohort (one FAISS index per cohort)."""
+        """The pilot activities scored for the twin: its candidate list, else every eligible one,
+        less the pairs in ``declined`` (a pin still names one). Lists are made on first use for
+        the twin's whole cohort (one FAISS index per cohort)."""
         if self._crowded(twin):
             self._fill([t for t in self.catalog.twins.values() if t.cohort == twin.cohort and self._crowded(t)])
         if self.candidate_map is not None and twin.id in self.candidate_map:
-            return list(self.candidate_map[twin.id])
-        return self.eligible(twin)
+            found = list(self.candidate_map[twin.id])
+        else:
+            found = self.eligible(twin)
+        return [p for p in found if (twin.id, p) not in self.declined] if self.declined else found
 
     def score(self, pairs, weights: Mapping[str, float] | None = None) -> list[PairScore]:
         return list(score_pairs(self.context, pairs, weights or self.weights))

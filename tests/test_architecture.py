@@ -107,12 +107,12 @@ LAYERS = (
     ("weights", "settings"),                                              # configuration
     ("provenance", "embeddings", "index", "graph", "tagging", "profiles"),  # building blocks
     ("similarity", "candidates", "assignment", "topics",                  # solvers,
-     "narratives", "search", "export"),                                   # graph write-back, search
+     "narratives", "search", "export", "feedback"),                       # graph write-back, search
     ("matcher", "evaluate", "fit"),                                       # matching over a catalog
     ("tables",),                                                          # rows of a run's tables
     ("reports", "reports.pdf", "outputs"),                                # formats and their writer
     ("pipeline",),                                                        # runs the stages
-    ("web", "web.warmup", "cli", "cli.common", "cli.graph", "cli.matching",
+    ("web", "web.warmup", "web.feedback", "cli", "cli.common", "cli.graph", "cli.matching",
      "cli.corpus", "cli.publish", "cli.parser"),                                 # interfaces
 )
 
