@@ -148,7 +148,7 @@ def cmd_evaluate(args) -> int:
     if args.json:
         out(json.dumps({"pairs": len(pairs), "skipped": skipped, "metrics": [r.row() for r in rows]}, indent=2))
         return 0
-    out(f"{len(pairs)} known pairings evaluated, {len(skipped)} skipped")
+    out(f"{len(pairs)} known pairings of {len({p.twin for p in pairs})} twins evaluated, {len(skipped)} skipped")
     for s in skipped:
         out(f"  skipped {s}")
     out(format_table(rows))
