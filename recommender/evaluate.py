@@ -154,7 +154,7 @@ def evaluate(matcher, pairs: list[Pairing]) -> list[Metrics]:
     them); the random baseline draws from every eligible pilot.
     """
     cat = matcher.catalog
-    cands = {p.twin: matcher.candidates(cat.twins[p.twin]) for p in pairs}
+    cands = {p.twin: matcher.candidates(cat.twins[p.twin], include_declined=True) for p in pairs}
     twins = [p.twin for p in pairs]
     rows = [model_metrics("peerlearn (all signals)", matcher, pairs, matcher.weights, cands),
             random_baseline(matcher, pairs)]
@@ -184,7 +184,7 @@ def signal_values(matcher, twin_id: str, pilots: list[str]) -> np.ndarray:
 def model_scores(matcher, pairs: list[Pairing], weights, cands=None) -> list[dict[str, float]]:
     """Per pair, the pair score of every candidate pilot of its twin under ``weights``."""
     cat = matcher.catalog
-    cands = cands or {p.twin: matcher.candidates(cat.twins[p.twin]) for p in pairs}
+    cands = cands or {p.twin: matcher.candidates(cat.twins[p.twin], include_declined=True) for p in pairs}
     return [{s.pilot: s.score for s in matcher.score([(p.twin, c) for c in cands[p.twin]], weights)}
             for p in pairs]
 

@@ -72,7 +72,7 @@ def choices(matcher, pairs: list[Pairing]) -> list[Choice]:
     """The signal rows of every known pair's candidates (``Matcher.candidates``)."""
     out, cache = [], {}
     for p in pairs:
-        cands = matcher.candidates(matcher.catalog.twins[p.twin])
+        cands = matcher.candidates(matcher.catalog.twins[p.twin], include_declined=True)
         if p.twin not in cache:
             cache[p.twin] = signal_values(matcher, p.twin, cands)
         out.append(Choice(p.twin, p.pilot, cache[p.twin], cands.index(p.pilot) if p.pilot in cands else None))

@@ -72,6 +72,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "nothing is built (default: skip it and report)")
     r.add_argument("--pairings", metavar="FILE",
                    help="known pairings: print hit@k/MRR and add the table to the cohort reports")
+    r.add_argument("--include-declined", action="store_true",
+                   help="also propose pairs a facilitator declined (peerlearn feedback)")
 
     def model_flags(sp):
         sp.add_argument("--no-model", action="store_true",

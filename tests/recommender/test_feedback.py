@@ -91,6 +91,22 @@ def test_decisions_round_trip_through_the_store(built):
     assert json.loads(res.stdout[res.stdout.index("{"):])["pairs"] == 3
 
 
+def test_evaluation_and_fit_still_rank_declined_pilots(mini_catalog):
+    """A matcher that leaves a declined pair out of proposals (as `run` makes it) still ranks it
+    when evaluating: a facilitator's "no" is not a ranking miss."""
+    from recommender.evaluate import Pairing, evaluate
+    from recommender.fit import choices
+    from recommender.matcher import Matcher
+    from recommender.settings import Settings
+
+    m = Matcher.from_catalog(mini_catalog, Settings(), encoder=False)
+    m.declined = frozenset({("T1-westford", "P1")})
+    assert "P1" not in m.candidates(mini_catalog.twins["T1-westford"])
+    pairs = [Pairing("T1-westford", "P1", 2)]
+    assert evaluate(m, pairs)[0].hit[1] == 1.0
+    assert choices(m, pairs)[0].true is not None
+
+
 @pytest.mark.parametrize("csv, where", [
     ("twin,pilot,decision\nWestford,HRH,maybe\n", "d.csv, row 3, field decision: decision 'maybe'"),
     ("twin,pilot,decision\nWestfrod,HRH,declined\n", "d.csv, row 3, field twin: no twin named 'Westfrod'"),
