@@ -98,7 +98,8 @@ class ServerSettings(_Public):
     max_results: int = _f(10000, "Most rows or triples a query may return.")
     max_body_bytes: int = _f(1_000_000, "Largest request body accepted.")
     allow_update: bool = _f(False, "Accept SPARQL Update (needs `update_token` too).")
-    update_token: str = _f("", "Bearer token required for SPARQL Update when `allow_update` is on; "
+    update_token: str = _f("", "Bearer token required for SPARQL Update when `allow_update` is on, and "
+                           "for recording facilitators' decisions on the web cohort page; "
                            "never shown, logged or stored.", secret=True)
 
 
