@@ -23,6 +23,9 @@ from kg.validate import violations
 
 ONTOLOGY_GRAPH = GRAPHS.ontology
 DATASET_GRAPH = GRAPHS.dataset
+# Graphs that hold what people recorded (facilitators' decisions), not data derived from the
+# sources: a rebuild carries them over.
+KEPT_GRAPHS = (GRAPHS.feedback,)
 
 
 def bundled_dataset() -> Path:
@@ -62,11 +65,25 @@ def load_sources(sources: Sequence[str | os.PathLike]) -> Graph:
     return data
 
 
-def write_graphs(store: Store, data: Graph) -> None:
+def write_graphs(store: Store, data: Graph, kept: dict | None = None) -> None:
     """Put the ontology and ``data`` into their named graphs of ``store`` and clear every
-    other peerlearn graph (tags, recommendations, contracts derived from the old data), in one
-    swap on a remote store."""
-    store.replace_graphs({ONTOLOGY_GRAPH: ontology_graph(), DATASET_GRAPH: data}, clear_others=True)
+    other peerlearn graph (tags, recommendations, contracts derived from the old data) but
+    ``KEPT_GRAPHS`` (``kept``: their content when it comes from another store), in one swap on a
+    remote store."""
+    keep = kept if kept is not None else {g: store.graph(g) for g in KEPT_GRAPHS if g in store.graph_names()}
+    store.replace_graphs({ONTOLOGY_GRAPH: ontology_graph(), DATASET_GRAPH: data, **keep}, clear_others=True)
+
+
+def _kept_from(path) -> dict:
+    """``KEPT_GRAPHS`` of the on-disk store at ``path`` (none when there is no store yet)."""
+    if not Path(path).exists():
+        return {}
+    old = open_store("oxigraph", path=path, read_only=True)
+    try:
+        names = set(old.graph_names())
+        return {g: old.graph(g) for g in KEPT_GRAPHS if g in names}
+    finally:
+        old.close()
 
 
 def build(sources: Sequence[str | os.PathLike], *, backend: str = "oxigraph",
@@ -76,8 +93,9 @@ def build(sources: Sequence[str | os.PathLike], *, backend: str = "oxigraph",
     swapped in only when complete, so a failed build leaves the previous store untouched."""
     data = load_sources(sources)
     if backend == "oxigraph" and path is not None:
+        kept = _kept_from(path)
         with atomic_oxigraph_dir(path) as tmp:
-            write_graphs(tmp, data)
+            write_graphs(tmp, data, kept)
         return open_store("oxigraph", path=path)
     store = open_store(backend, path=path, endpoint=endpoint, update_endpoint=update_endpoint)
     write_graphs(store, data)

@@ -8,6 +8,7 @@ score and evidence.
 from __future__ import annotations
 
 import difflib
+import re
 import unicodedata
 from dataclasses import dataclass, field
 
@@ -136,9 +137,10 @@ class Catalog:
                 if (p.cohort == twin.cohort or twin.cohort in p.open_to_cohorts)
                 and twin.city not in p.cities]
 
-    # -- name resolution: refuse to guess -------------------------------------------------
+    # -- name resolution: refuse to guess; the one home for looking names up -----------------
     def find_twin(self, name: str, cohort: int | None = None) -> Twin:
-        """A twin by id (``T1-belfast``) or city name (any spelling in the data)."""
+        """A twin by id (``T1-belfast``) or city name (any spelling in the data); with
+        ``cohort``, only that cohort's twins (a city that was a twin twice)."""
         if name in self.twins:
             return self.twins[name]
         keys: dict[str, set[str]] = {}
@@ -149,7 +151,15 @@ class Catalog:
             names = {t.id, t.city} | ({city.name, *city.alt_names} if city else set())
             for n in names:
                 keys.setdefault(fold(n), set()).add(t.id)
-        return self._resolve(name, keys, self.twins, "twin")
+
+        def label(i: str) -> str:
+            return f"{i} ({self.twin_name(i)}, cohort {self.twins[i].cohort})"
+
+        def settle(hits: set[str]) -> str:
+            cohorts = sorted({self.twins[i].cohort for i in hits})
+            return (f"; or give the cohort (--cohort {' or --cohort '.join(map(str, cohorts))})"
+                    if len(cohorts) > 1 else "")
+        return self._resolve(name, keys, self.twins, "twin", label, settle)
 
     def find_pilot(self, name: str) -> PilotActivity:
         """A pilot activity by id (``C1-12``), acronym, title, or the name of its only city."""
@@ -165,20 +175,56 @@ class Catalog:
                 names |= {p.cities[0]} | ({city.name, *city.alt_names} if city else set())
             for n in names:
                 keys.setdefault(fold(n), set()).add(p.id)
-        return self._resolve(name, keys, self.pilots, "pilot activity")
+        return self._resolve(name, keys, self.pilots, "pilot activity",
+                             lambda i: f"{i} ({self.pilots[i].display_name})", lambda hits: "")
 
     @staticmethod
-    def _resolve(name, keys, table, what):
+    def _resolve(name, keys, table, what, label, settle):
         hits = keys.get(fold(name), set())
         if len(hits) == 1:
             return table[next(iter(hits))]
         if len(hits) > 1:
             raise AmbiguousNameError(
-                f"{what} {name!r} is ambiguous: it matches {', '.join(sorted(hits))}; use the id")
-        close = difflib.get_close_matches(fold(name), list(keys), n=5, cutoff=0.6)
-        ids = sorted({i for k in close for i in keys[k]})
-        hint = f"; close matches: {', '.join(ids)}" if ids else ""
+                f"{what} {name!r} is ambiguous: it matches {', '.join(sorted(hits))}; use the id{settle(hits)}")
+        ids = close_matches(name, keys)
+        hint = f"; close matches: {', '.join(label(i) for i in ids)}" if ids else ""
         raise NotFoundError(f"no {what} named {name!r}{hint}")
+
+
+def _words(text: str) -> list[str]:
+    return [w for w in re.split(r"[^\w]+", text) if w]
+
+
+def close_matches(name: str, keys: dict[str, set[str]], n: int = 5) -> list[str]:
+    """The ids whose names best match a name that matched none, best first: names that start
+    with it, then names with words that start with its words (``Boi`` finds "Sant Boi de
+    Llobregat"), then names that contain it (3 letters or more); only when none of these
+    match, names within a small edit distance (typos: ``Westfrod``).
+
+    >>> keys = {"sant boi de llobregat": {"T2-sant"}, "gaziantep": {"T3-gaz"}, "westford": {"T1-w"}}
+    >>> close_matches("Sant", keys), close_matches("llobr", keys), close_matches("Westfrod", keys)
+    (['T2-sant'], ['T2-sant'], ['T1-w'])
+    """
+    q = fold(name)
+    if not q:
+        return []
+    qw = _words(q)
+    tiers: list[list[str]] = [[], [], []]
+    for key in sorted(keys, key=lambda k: (len(k), k)):
+        kw = _words(key)
+        if key.startswith(q):
+            tiers[0].append(key)
+        elif qw and all(any(w.startswith(x) for w in kw) for x in qw):
+            tiers[1].append(key)
+        elif len(q) >= 3 and q in key:
+            tiers[2].append(key)
+    found = [k for tier in tiers for k in tier] or difflib.get_close_matches(q, list(keys), n=n, cutoff=0.6)
+    ids: list[str] = []
+    for k in found:
+        for i in sorted(keys[k]):
+            if i not in ids:
+                ids.append(i)
+    return ids[:n]
 
 
 def fold(text: str) -> str:

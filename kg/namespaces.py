@@ -21,14 +21,18 @@ class PL(DefinedNamespace):
     _fail = True
     _NS = Namespace("https://w3id.org/peerlearn/ontology#")
 
+    Accepted: URIRef  # individual
     Assignment: URIRef  # class
     Barrier: URIRef  # class
     City: URIRef  # class
     Cohort: URIRef  # class
     ConceptLink: URIRef  # class
+    Decision: URIRef  # class
+    Declined: URIRef  # individual
     Direction: URIRef  # class
     EmissionDomain: URIRef  # class
     EmissionsRecord: URIRef  # class
+    FeedbackRecording: URIRef  # class
     Inferred: URIRef  # individual
     InputData: URIRef  # class
     LearningTopic: URIRef  # class
@@ -39,6 +43,7 @@ class PL(DefinedNamespace):
     Module: URIRef  # class
     Narrative: URIRef  # class
     Opportunity: URIRef  # class
+    Outcome: URIRef  # class
     Passage: URIRef  # class
     PassedOver: URIRef  # class
     PilotActivity: URIRef  # class
@@ -50,6 +55,7 @@ class PL(DefinedNamespace):
     SignalWeight: URIRef  # class
     SolutionType: URIRef  # class
     Stated: URIRef  # individual
+    Swapped: URIRef  # individual
     Tagged: URIRef  # individual
     TaggingRun: URIRef  # class
     TwinCity: URIRef  # class
@@ -85,6 +91,7 @@ class PL(DefinedNamespace):
     module: URIRef  # object property
     narrative: URIRef  # object property
     opensToCohort: URIRef  # object property
+    outcome: URIRef  # object property
     passage: URIRef  # object property
     passedOver: URIRef  # object property
     pilot: URIRef  # object property
@@ -94,6 +101,7 @@ class PL(DefinedNamespace):
     programme: URIRef  # object property
     question: URIRef  # datatype property
     rank: URIRef  # datatype property
+    reason: URIRef  # datatype property
     runBy: URIRef  # object property
     runSetting: URIRef  # object property
     score: URIRef  # datatype property
@@ -108,6 +116,7 @@ class PL(DefinedNamespace):
     statedInterests: URIRef  # datatype property
     status: URIRef  # object property
     structured: URIRef  # datatype property
+    swappedTo: URIRef  # object property
     takenBy: URIRef  # object property
     text: URIRef  # datatype property
     tonnesCO2e: URIRef  # datatype property

@@ -43,6 +43,7 @@ class Matcher:
     candidate_limit: int = 0
     candidate_map: dict[str, list[str]] | None = None
     weak_threshold: float = 0.2
+    declined: frozenset[tuple[str, str]] = frozenset()   # (twin, pilot) a facilitator declined
 
     def __post_init__(self):
         if self.context is None:
@@ -101,14 +102,20 @@ class Matcher:
         """Every pilot activity the twin may join (``Catalog.candidates_for``), in catalog order."""
         return [p.id for p in self._by_cohort.get(twin.cohort, ()) if twin.city not in p.cities]
 
-    def candidates(self, twin: Twin) -> list[str]:
-        """The pilot activities scored for the twin: its candidate list, else every eligible one.
-        Lists are made on first use for the twin's whole cohort (one FAISS index per cohort)."""
+    def candidates(self, twin: Twin, *, include_declined: bool = False) -> list[str]:
+        """The pilot activities scored for the twin: its candidate list, else every eligible one,
+        less the pairs in ``declined`` (a pin still names one) unless ``include_declined``
+        (evaluation: a facilitator's "no" says nothing about how well the scorer ranks). Lists
+        are made on first use for the twin's whole cohort (one FAISS index per cohort)."""
         if self._crowded(twin):
             self._fill([t for t in self.catalog.twins.values() if t.cohort == twin.cohort and self._crowded(t)])
         if self.candidate_map is not None and twin.id in self.candidate_map:
-            return list(self.candidate_map[twin.id])
-        return self.eligible(twin)
+            found = list(self.candidate_map[twin.id])
+        else:
+            found = self.eligible(twin)
+        if include_declined or not self.declined:
+            return found
+        return [p for p in found if (twin.id, p) not in self.declined]
 
     def score(self, pairs, weights: Mapping[str, float] | None = None) -> list[PairScore]:
         return list(score_pairs(self.context, pairs, weights or self.weights))

@@ -8,7 +8,9 @@ interrupted run leaves the previous outputs intact; same inputs give byte-identi
 CSV files (columns and their meaning: ``recommender.tables.TABLES``):
 - ``assignment-cohort-N.csv``, ``shortlists-cohort-N.csv``, ``topics-cohort-N.csv``,
   ``loads-cohort-N.csv``, ``explanations-cohort-N.csv``;
-- ``evaluation-cohort-N.csv`` (with known pairings): the rows of ``recommender.evaluate``.
+- ``evaluation-cohort-N.csv`` (with known pairings): the rows of ``recommender.evaluate``:
+  model, n (pairs), twins, hit@1, hit@3, hit@5, mrr, then each figure's bootstrap 95% interval
+  over twins (``hit@1_low``, ``hit@1_high``, ..., ``mrr_high``).
 
 Every CSV meant for a spreadsheet (these files, the facilitator pages' ``?format=csv``) is
 written by ``csv_text``: a text cell that starts with ``=``, ``+``, ``-``, ``@``, tab or

@@ -15,6 +15,7 @@ from kg.build import build
 from kg.catalog import summary
 from recommender.evaluate import evaluate, format_table, read_pairings
 from recommender.export import write_run
+from recommender.feedback import declined_pairs
 from recommender.matcher import Matcher
 from recommender.narratives import ingest_read, read_ccc_dir, tag_store
 from recommender.outputs import write_outputs
@@ -23,7 +24,8 @@ from recommender.result import run_result, with_evaluation
 
 
 def run_main_job(settings, *, out_dir: Path, sources: list[str], ccc: str | None = None, strict: bool = False,
-                 pairings: str | None = None, say: Callable[[str], None] = print) -> int:
+                 pairings: str | None = None, include_declined: bool = False,
+                 say: Callable[[str], None] = print) -> int:
     """Build the KG, tag, score every cohort, assign, make topics, write RDF back and reports;
     with ``pairings``, evaluate against them (read only after scoring is set up)."""
     st = settings.store
@@ -43,6 +45,8 @@ def run_main_job(settings, *, out_dir: Path, sources: list[str], ccc: str | None
     encoder = make_encoder(settings)
     tag_store(store, encoder, threshold=settings.matching.tag_threshold, say=say)
     matcher = Matcher.from_store(store, settings, encoder=encoder)
+    if not include_declined:                      # facilitators' "no" (a rebuild keeps them)
+        matcher.declined = declined_pairs(store, matcher.catalog)
     cohorts = sorted({t.cohort for t in matcher.catalog.twins.values()})
     result = run_result(matcher, settings, cohorts=cohorts)   # every cohort scored once, here
     for c in result.cohorts:

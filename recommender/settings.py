@@ -21,7 +21,7 @@ from typing import Any
 
 from kg.errors import ConfigError
 from kg.redact import MASK, public_url, scrub
-from recommender.weights import WeightError, Weights
+from recommender.weights import WeightError, Weights, read_weights_file
 
 CONFIG_ENV = "PEERLEARN_CONFIG"
 DEFAULT_FILE = "peerlearn.toml"
@@ -74,6 +74,9 @@ class MatchingSettings(_Public):
         "narrative_similarity": 0.8, "graph_proximity": 0.5, "context": 0.3,
     }), "Weight of each signal in the two directional scores (0 switches a signal off; at least one "
        "above 0; no negative, inf or nan); see `recommender/scoring.py` for what each signal measures.")
+    weights_file: str = _f("", "A weights file written by `peerlearn fit` (its `[weights]` table, every "
+                           "signal named); when set, its weights replace `matching.weights` (a later "
+                           "`--set matching.weights.SIGNAL=W` or `--weight` still applies on top).")
     capacity: int = _f(2, "Twins a pilot activity can receive when its data gives no capacity.")
     per_twin: int = _f(1, "Pilot activities assigned to each twin.")
     overload_penalty: float = _f(0.15, "Score cost per extra twin beyond the first at one pilot: "
@@ -97,7 +100,8 @@ class ServerSettings(_Public):
     max_results: int = _f(10000, "Most rows or triples a query may return.")
     max_body_bytes: int = _f(1_000_000, "Largest request body accepted.")
     allow_update: bool = _f(False, "Accept SPARQL Update (needs `update_token` too).")
-    update_token: str = _f("", "Bearer token required for SPARQL Update when `allow_update` is on; "
+    update_token: str = _f("", "Bearer token required for SPARQL Update when `allow_update` is on, and "
+                           "for recording facilitators' decisions on the web cohort page; "
                            "never shown, logged or stored.", secret=True)
 
 
@@ -194,6 +198,13 @@ def _merge(settings: Settings, doc: dict, where: str) -> Settings:
             elif isinstance(default, list) and not isinstance(value, list):
                 raise ConfigError(f"{where}: {section}.{key} must be a list")
             sub[key] = value
+        if sub.get("weights_file"):
+            if "weights" in sub:
+                raise ConfigError(f"{where}: set {section}.weights or {section}.weights_file, not both")
+            try:
+                sub["weights"] = read_weights_file(sub["weights_file"])
+            except WeightError as e:
+                raise ConfigError(f"{where}: {section}.weights_file: {e}") from None
         changes[section] = replace(sec, **sub)
     return replace(settings, **changes)
 

@@ -18,7 +18,10 @@ recommender.weights.WeightError: weight context=-1 is negative; weights are 0 (o
 from __future__ import annotations
 
 import math
+import os
+import tomllib
 from collections.abc import Iterator, Mapping
+from pathlib import Path
 
 from recommender.scoring import SIGNALS
 
@@ -73,3 +76,26 @@ class Weights(Mapping[str, float]):
 
     def __repr__(self) -> str:
         return f"Weights({self._w!r})"
+
+
+def read_weights_file(path: str | os.PathLike) -> Weights:
+    """The ``[weights]`` table of a weights file (as ``peerlearn fit`` writes it; its other
+    tables are provenance and are not read here). Every signal must be named, so a file never
+    silently mixes learned and default weights; a ``WeightError`` names the file."""
+    p = Path(path)
+    try:
+        doc = tomllib.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise WeightError(f"{p}: weights file not found") from None
+    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+        raise WeightError(f"{p}: not a readable TOML weights file ({e})") from None
+    table = doc.get("weights")
+    if not isinstance(table, dict):
+        raise WeightError(f"{p}: no [weights] table")
+    missing = [s for s in SIGNALS if s not in table]
+    if missing:
+        raise WeightError(f"{p}: [weights] lacks {', '.join(missing)}; a weights file names every signal")
+    try:
+        return Weights(table)
+    except WeightError as e:
+        raise WeightError(f"{p}: [weights]: {e}") from None

@@ -74,8 +74,12 @@ def _matcher(args, settings=None):
     settings = settings or _settings(args)
     store = open_configured_store(settings)
     try:
-        return Matcher.from_store(store, settings,
-                                  encoder=False if getattr(args, "no_model", False) else None)
+        m = Matcher.from_store(store, settings, encoder=False if getattr(args, "no_model", False) else None)
+        if getattr(args, "include_declined", None) is False:   # commands that propose pairs
+            from recommender.feedback import declined_pairs
+
+            m.declined = declined_pairs(store, m.catalog)
+        return m
     finally:
         store.close()
 

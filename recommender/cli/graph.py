@@ -155,4 +155,5 @@ def cmd_run(args) -> int:
 
     settings = _settings(args)
     return run_main_job(settings, out_dir=Path(args.out), sources=_sources(settings, args.sources),
-                        ccc=args.ccc, strict=args.strict, pairings=args.pairings, say=out)
+                        ccc=args.ccc, strict=args.strict, pairings=args.pairings,
+                        include_declined=args.include_declined, say=out)

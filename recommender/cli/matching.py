@@ -9,7 +9,9 @@ from recommender.cli.common import (
     _matcher,
     _settings,
     _weights,
+    _writable_store,
     command,
+    open_configured_store,
     out,
 )
 
@@ -153,8 +155,98 @@ def cmd_evaluate(args) -> int:
     if args.json:
         out(json.dumps({"pairs": len(pairs), "skipped": skipped, "metrics": [r.row() for r in rows]}, indent=2))
         return 0
-    out(f"{len(pairs)} known pairings evaluated, {len(skipped)} skipped")
+    out(f"{len(pairs)} known pairings of {len({p.twin for p in pairs})} twins evaluated, {len(skipped)} skipped")
     for s in skipped:
         out(f"  skipped {s}")
     out(format_table(rows))
+    return 0
+
+
+@command("fit")
+def cmd_fit(args) -> int:
+    """Learn signal weights from known pairings (pairwise logistic ranking, non-negative),
+    validated leave-one-twin-out against the hand-set weights, random and each signal alone;
+    writes a weights file with its provenance for matching.weights_file."""
+    from recommender.evaluate import read_pairings
+    from recommender.fit import L2, cross_validate, format_result, weights_file_text, write_text_atomically
+
+    if args.l2 is not None and not (args.l2 >= 0 and args.l2 < float("inf")):
+        raise InputError(f"--l2 {args.l2}: expected a finite number, 0 or more")
+    if not args.pairings and not args.feedback:
+        raise InputError("give --pairings FILE, --feedback, or both")
+    settings = _settings(args)
+    m = _matcher(args, settings)
+    m.weights = dict(_weights(args, m))          # the hand-set baseline, with any --weight
+    pairs, skipped = read_pairings(args.pairings, m.catalog) if args.pairings else ([], [])
+    if args.feedback:
+        from recommender.evaluate import Pairing
+        from recommender.feedback import chosen_pairs
+
+        store = open_configured_store(settings)
+        try:
+            chosen = chosen_pairs(store, m.catalog)
+        finally:
+            store.close()
+        known = {(p.twin, p.pilot) for p in pairs}
+        added = [Pairing(t, p, 0) for t, p in chosen if (t, p) not in known]
+        pairs += added
+        out(f"{len(chosen)} pairs confirmed by facilitators' decisions (accepted, or joined instead)")
+    result = cross_validate(m, pairs, l2=L2 if args.l2 is None else args.l2)
+    note = "without narrative similarity (--no-model)" if args.no_model else ""
+    write_text_atomically(args.out, weights_file_text(result, args.pairings, settings_note=note,
+                                                      feedback_pairs=len(added) if args.feedback else 0))
+    if args.json:
+        out(json.dumps({"pairs": len(pairs), "skipped": skipped, "weights": dict(result.weights),
+                        "mrr_gain": dict(zip(("mean", "low", "high"), (round(x, 4) for x in result.gain))),
+                        "better": result.better, "metrics": [r.row() for r in result.rows], "file": args.out},
+                       indent=2))
+        return 0
+    out(f"{len(pairs)} known pairings, {len(skipped)} skipped; {result.folds} folds (one per twin)")
+    for s in skipped:
+        out(f"  skipped {s}")
+    out(format_result(result))
+    out(f"wrote {args.out}")
+    return 0
+
+
+@command("feedback")
+def cmd_feedback(args) -> int:
+    """Record facilitators' decisions on pairs (accepted, declined, swapped) from a CSV into the
+    knowledge graph with provenance; --list shows the latest decision per pair."""
+    from kg.catalog import catalog
+    from recommender.feedback import FEEDBACK_GRAPH, decisions_graph, latest_decisions, read_decisions, record
+
+    settings = _settings(args)
+    if args.list:
+        store = open_configured_store(settings)
+        try:
+            cat = catalog(store)
+            latest = latest_decisions(store, cat)
+        finally:
+            store.close()
+        rows = [{"twin": d.twin, "pilot": d.pilot, "decision": d.decision, "reason": d.reason,
+                 "instead": d.instead, "when": d.when} for d in latest.values()]
+        if args.json:
+            out(json.dumps(rows, indent=2, ensure_ascii=False))
+            return 0
+        for r in rows:
+            extra = (f" -> {r['instead']}" if r["instead"] else "") + (f" ({r['reason']})" if r["reason"] else "")
+            out(f"{r['when']}  {r['twin']} {r['pilot']}: {r['decision']}{extra}")
+        out(f"{len(rows)} pairs with a decision")
+        return 0
+    if not args.file:
+        raise InputError("name a decisions CSV (columns twin,pilot,decision[,reason,instead,cohort]) or use --list")
+    store = _writable_store(settings)
+    try:
+        cat = catalog(store)
+        decisions = read_decisions(args.file, cat)           # all rows checked before anything is written
+        record(store, decisions_graph(cat, decisions, source=args.file))
+    finally:
+        store.close()
+    counts = {k: sum(1 for d in decisions if d.decision == k) for k in ("accepted", "declined", "swapped")}
+    if args.json:
+        out(json.dumps({"recorded": len(decisions), **counts, "graph": str(FEEDBACK_GRAPH)}, indent=2))
+        return 0
+    out(f"recorded {len(decisions)} decisions ({', '.join(f'{v} {k}' for k, v in counts.items())}) "
+        f"in {FEEDBACK_GRAPH}")
     return 0

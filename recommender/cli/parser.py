@@ -7,7 +7,14 @@ from collections.abc import Callable
 
 from recommender.cli.corpus import cmd_index, cmd_ingest_ccc, cmd_search, cmd_tag
 from recommender.cli.graph import cmd_build, cmd_query, cmd_run, cmd_settings, cmd_validate
-from recommender.cli.matching import cmd_assign, cmd_evaluate, cmd_recommend, cmd_topics
+from recommender.cli.matching import (
+    cmd_assign,
+    cmd_evaluate,
+    cmd_feedback,
+    cmd_fit,
+    cmd_recommend,
+    cmd_topics,
+)
 from recommender.cli.publish import cmd_report, cmd_serve
 
 
@@ -65,6 +72,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "nothing is built (default: skip it and report)")
     r.add_argument("--pairings", metavar="FILE",
                    help="known pairings: print hit@k/MRR and add the table to the cohort reports")
+    r.add_argument("--include-declined", action="store_true",
+                   help="also propose pairs a facilitator declined (peerlearn feedback)")
 
     def model_flags(sp):
         sp.add_argument("--no-model", action="store_true",
@@ -78,12 +87,16 @@ def build_parser() -> argparse.ArgumentParser:
     rc.add_argument("--cohort", type=int, help="the twin's cohort, where a city was a twin twice")
     rc.add_argument("-k", type=int, default=5, help="how many to list (default 5)")
     rc.add_argument("--json", action="store_true")
+    rc.add_argument("--include-declined", action="store_true",
+                    help="also propose pairs a facilitator declined (peerlearn feedback)")
     model_flags(rc)
 
     a = sub.add_parser("assign", help=cmd_assign.__doc__, description=cmd_assign.__doc__)
     a.add_argument("--cohort", type=int, required=True)
     a.add_argument("--pins", metavar="FILE", help="CSV with columns action,twin,pilot (action: pin or exclude)")
     a.add_argument("--json", action="store_true")
+    a.add_argument("--include-declined", action="store_true",
+                    help="also propose pairs a facilitator declined (peerlearn feedback)")
     model_flags(a)
 
     tp = sub.add_parser("topics", help=cmd_topics.__doc__, description=cmd_topics.__doc__)
@@ -97,6 +110,24 @@ def build_parser() -> argparse.ArgumentParser:
                     help="CSV of known pairings (columns twin_city, twin_cohort, pilot_id)")
     ev.add_argument("--json", action="store_true")
     model_flags(ev)
+
+    ft = sub.add_parser("fit", help=cmd_fit.__doc__, description=cmd_fit.__doc__)
+    ft.add_argument("--pairings", metavar="FILE",
+                    help="CSV of known pairings (columns twin_city, twin_cohort, pilot_id)")
+    ft.add_argument("--feedback", action="store_true",
+                    help="also learn from facilitators' decisions in the graph (accepted pairs, and the "
+                         "pilot a swapped twin joined instead)")
+    ft.add_argument("--out", default="learned-weights.toml", metavar="FILE",
+                    help="weights file to write (default: learned-weights.toml)")
+    ft.add_argument("--l2", type=float, metavar="X", help="ridge penalty on the weights (default 0.01)")
+    ft.add_argument("--json", action="store_true")
+    model_flags(ft)
+
+    fb = sub.add_parser("feedback", help=cmd_feedback.__doc__, description=cmd_feedback.__doc__)
+    fb.add_argument("file", nargs="?", metavar="FILE",
+                    help="decisions CSV: twin,pilot,decision (accepted, declined, swapped)[,reason,instead,cohort]")
+    fb.add_argument("--list", action="store_true", help="show the latest decision per pair")
+    fb.add_argument("--json", action="store_true")
 
     ic = sub.add_parser("ingest-ccc", help=cmd_ingest_ccc.__doc__, description=cmd_ingest_ccc.__doc__)
     ic.add_argument("files", nargs="+", metavar="FILE", help="CCC Markdown files or folders of them")
@@ -130,6 +161,8 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("--out", default="reports", metavar="DIR", help="output folder (default: reports)")
     rp.add_argument("--pins", metavar="FILE", help="facilitator pins/exclusions, as for assign")
     rp.add_argument("--no-pdf", action="store_true", help="skip the PDFs (printed by headless Chromium)")
+    rp.add_argument("--include-declined", action="store_true",
+                    help="also propose pairs a facilitator declined (peerlearn feedback)")
     rp.add_argument("--pairings", metavar="FILE",
                     help="known pairings (as for evaluate): adds the match-quality table to the cohort page")
     model_flags(rp)

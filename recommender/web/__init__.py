@@ -62,6 +62,7 @@ from kg.endpoint import EndpointConfig, create_app
 from kg.errors import NotFoundError, PeerlearnError
 from recommender.outputs import csv_text
 from recommender.tables import TABLES
+from recommender.web.feedback import decision_routes
 from recommender.web.pages import (
     MAX_PINS_BYTES,
     PageData,
@@ -127,11 +128,14 @@ def matcher_warmup(store_path, settings) -> Warmup:
 
     def build():
         from kg.store import open_store
+        from recommender.feedback import declined_pairs
         from recommender.matcher import Matcher
 
         store = open_store("oxigraph", path=store_path, read_only=True)
         try:
-            return Matcher.from_store(store, settings)
+            m = Matcher.from_store(store, settings)
+            m.declined = declined_pairs(store, m.catalog)   # declined pairs are not proposed again
+            return m
         finally:
             store.close()
 
@@ -182,6 +186,7 @@ def facilitator_routes(matcher_factory: Callable[[], Any]) -> list[BaseRoute]:
               name="facilitator_pair"),
         Route("/facilitator/cohort/{n}", page(_cohort, suffix_param="n", post=True), methods=methods,
               name="facilitator_cohort"),
+        *decision_routes(matcher_factory),       # POST .../cohort/{n}/decision: recommender/web/feedback.py
         Mount("/facilitator/static", StaticFiles(directory=STATIC), name="facilitator_static"),
     ]
 

@@ -355,3 +355,44 @@ def test_lists_made_lazily_per_cohort_equal_lists_made_at_once(mini_catalog):
     for t in reversed(list(mini_catalog.twins.values())):
         assert lazy.candidates(t) == at_once.candidates(t)
     assert lazy.candidate_map == at_once.candidate_map
+
+
+class TestContextEvidence:
+    """Context evidence states facts that hold, with numbers, or nothing (issue 14, item 6)."""
+
+    def _context(self, matcher, t, p):
+        from recommender.scoring import evidence
+
+        return [e.words for e in evidence(*_pair(matcher, t, p)) if e.kind == "context"]
+
+    def test_a_pair_that_shares_no_setting_gets_no_context_evidence(self, matcher):
+        # Riverton (GR, 45,000) and Cycle City in Eastwick (PL, 300,000, ~1,100 km away): before,
+        # "Cycle City would test its approach in Riverton (GR) outside PL" was said of every
+        # such pair
+        assert self._context(matcher, "T1-riverton", "P3") == []
+
+    def test_size_and_distance_are_stated_with_their_numbers(self, matcher):
+        from recommender.scoring import km
+
+        cat = matcher.catalog
+        w, n = cat.cities["westford"], cat.cities["northam"]
+        d = round(km(w.latitude, w.longitude, n.latitude, n.longitude), -1)
+        assert 900 < d < 1000
+        assert self._context(matcher, "T1-westford", "P1") == [
+            "Westford (60,000 inhabitants) is of similar size to Northam (120,000) where HRH runs",
+            f"Westford is {d:,.0f} km from HRH in Northam"]
+
+    def test_same_country_else_a_shared_official_language(self):
+        from kg.model import City
+        from recommender.scoring import context_evidence
+
+        graz = City("graz", "urn:c:graz", "Graz", "AT", 290_000, 47.07, 15.44)
+        munich = City("munich", "urn:c:munich", "Munich", "DE", 1_500_000, 48.14, 11.58)
+        linz = City("linz", "urn:c:linz", "Linz", "AT", 210_000, 48.31, 14.29)
+        assert context_evidence(graz, [munich], "Graz", "P")[0].words == \
+            "Graz (AT) shares an official language, German, with P in Munich (DE)"
+        same = context_evidence(graz, [linz, munich], "Graz", "P")
+        assert same[0].words == "Graz is in the same country as P in Linz (AT)"
+        assert not any("language" in e.words for e in same)
+        # sizes: the pilot city nearest in size is compared; Munich alone is 5x Graz, so no size claim
+        assert not any("similar size" in e.words for e in context_evidence(graz, [munich], "Graz", "P"))

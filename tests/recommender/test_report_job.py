@@ -143,4 +143,4 @@ def test_report_with_known_pairings_shows_the_evaluation(tmp_path):
     page = (tmp_path / "rep" / "cohort-1.html").read_text(encoding="utf-8")
     assert "Match quality against known pairings" in page and "random" in page
     rows = (tmp_path / "rep" / "evaluation-cohort-1.csv").read_text(encoding="utf-8").splitlines()
-    assert rows[0] == "model,n,hit@1,hit@3,hit@5,mrr" and rows[1].startswith("peerlearn (all signals),2,")
+    assert rows[0].startswith("model,n,twins,hit@1,hit@3,hit@5,mrr,hit@1_low,hit@1_high,") and rows[1].startswith("peerlearn (all signals),2,")
