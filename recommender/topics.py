@@ -146,6 +146,17 @@ def replication_plan(cat: Catalog, topics: list[LearningTopic]) -> ReplicationPl
     return ReplicationPlan(twin=mine[0].twin, pilot=pilot.id, items=items)
 
 
+def all_templates() -> list[str]:
+    """Every title and question template, for the language test."""
+    return [x for title, qs in TEMPLATES.values() for x in (title, *qs)]
+
+
+def fill(template: str, *, twin: str, pilot: str, concept: str, thing: str = "") -> str:
+    """One template with its names and concept label filled in."""
+    c = concept or "this"
+    return template.format(t=twin, p=pilot, c=c, c_low=_lower(c))
+
+
 def _lower(label: str) -> str:
     """Lower-case a label for use mid-sentence, keeping acronyms (``"IPPU"``)."""
     return " ".join(w if w.isupper() and len(w) > 1 else w.lower() for w in label.split())
