@@ -14,6 +14,7 @@ from kg.errors import NotFoundError
 from kg.model import Catalog, PilotActivity, Twin
 from recommender.assignment import Overrides, assign
 from recommender.candidates import candidate_pairs, candidate_split
+from recommender.grounding import EvidenceFinder
 from recommender.profiles import make_encoder, profile_vectors
 from recommender.scoring import MatchContext, score_pairs
 from recommender.similarity import narrative_table, proximities
@@ -42,6 +43,7 @@ class Matcher:
     context: MatchContext | None = None
     candidate_limit: int = 0
     candidate_map: dict[str, list[str]] | None = None
+    passage_sources: list | None = None  # recommender.grounding sources topics quote (None: profiles)
 
     def __post_init__(self):
         if self.context is None:
@@ -58,8 +60,14 @@ class Matcher:
     def from_store(cls, store, settings, *, encoder=None) -> Matcher:
         """Read the catalog from ``store`` and precompute similarities (``encoder=None``
         builds the configured one; ``encoder=False`` leaves narrative similarity out)."""
+        from recommender.grounding import ContractSource, ProfileSource
+        from recommender.narratives import ccc_passages
+
         cat = read_catalog(store)
-        return cls.from_catalog(cat, settings, encoder=encoder)
+        self = cls.from_catalog(cat, settings, encoder=encoder)
+        contracts = ccc_passages(store)
+        self.passage_sources = [ProfileSource()] + ([ContractSource(contracts)] if contracts else [])
+        return self
 
     @classmethod
     def from_catalog(cls, cat: Catalog, settings, *, encoder=None) -> Matcher:
@@ -158,7 +166,9 @@ class Matcher:
 
     def topics(self, twin_id: str, pilot_id: str) -> list[LearningTopic]:
         pair = self.score([(twin_id, pilot_id)])[0]
-        return topics_for_pair(self.catalog, pair, per_direction=self.topics_per_direction)
+        if getattr(self, "_finder", None) is None:
+            self._finder = EvidenceFinder(self.catalog, self.passage_sources)
+        return topics_for_pair(self.catalog, pair, per_direction=self.topics_per_direction, finder=self._finder)
 
     def plan(self, twin_id: str, pilot_id: str) -> ReplicationPlan | None:
         return replication_plan(self.catalog, self.topics(twin_id, pilot_id))

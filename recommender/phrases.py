@@ -13,18 +13,12 @@ from __future__ import annotations
 import re
 
 # head nouns that take no indefinite article ("a governance" is wrong); checked on the last word
-MASS_NOUNS = frozenset("""
-    action adaptation advice capture climate construction data deliberation democracy design
-    digitalisation efficiency energy engagement environment equity finance governance heating
-    housing industry information infrastructure innovation investment knowledge learning mobility
-    monitoring participation planning policy poverty renewal retrofit retrofitting storage
-    technology transport waste water work
-""".split())
+MASS_NOUNS = frozenset(["action", "adaptation", "advice", "electricity", "space", "capture", "climate", "construction", "data", "deliberation", "democracy", "design", "digitalisation", "efficiency", "energy", "engagement", "environment", "equity", "finance", "governance", "heating", "housing", "industry", "information", "infrastructure", "innovation", "investment", "knowledge", "learning", "mobility", "monitoring", "participation", "planning", "policy", "poverty", "renewal", "retrofit", "retrofitting", "storage", "management", "technology", "transport", "use", "waste", "water", "work", "well-being"])
 # nouns that end in -s but are singular
-SINGULAR_S = frozenset("bus gas process status campus lens analysis basis focus census crisis".split())
+SINGULAR_S = frozenset(["bus", "gas", "process", "status", "campus", "lens", "analysis", "basis", "focus", "census", "crisis"])
 # words kept as written mid-sentence besides acronyms: proper nouns of the programme
-PROPER = frozenset("EU European Mission NetZeroCities Covenant Mayors".split())
-_SPLIT = re.compile(r"\s+(?:for|of|or|in|on|with|to)\s+", re.I)
+PROPER = frozenset(["EU", "European", "Mission", "NetZeroCities", "Covenant", "Mayors"])
+_SPLIT = re.compile(r"\s+(?:for|of|in|on|with|to)\s+", re.I)
 _VOWEL_SOUND_EXCEPTIONS = ("uni", "use", "usa", "usu", "uti", "eu", "one", "once", "ur")
 _SILENT_H = ("hour", "honest", "honour", "heir")
 _LETTER_VOWEL_SOUND = set("AEFHILMNORSX")   # acronyms read letter by letter: "an NGO", "an SME"
@@ -49,14 +43,14 @@ def start(text: str) -> str:
 
 def _head(np: str) -> str:
     """The head noun of a noun phrase: the last word before "for", "of", "or"..."""
-    first = _SPLIT.split(np.strip(), maxsplit=1)[0]
+    first = re.split(r"\s+or\s+", _SPLIT.split(np.strip(), maxsplit=1)[0])[-1]   # "a or b": b decides
     words = re.findall(r"[A-Za-z][A-Za-z'-]*", first)
     return words[-1] if words else ""
 
 
 def is_plural(np: str) -> bool:
     """Whether a noun phrase takes a plural verb: parts joined by "and", or a plural head noun."""
-    first = _SPLIT.split(np.strip(), maxsplit=1)[0]
+    first = re.split(r"\s+or\s+", _SPLIT.split(np.strip(), maxsplit=1)[0])[-1]
     if re.search(r"\band\b|&", first):
         return True
     head = _head(np).lower()

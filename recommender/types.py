@@ -72,6 +72,7 @@ class LearningTopic:
     title: str
     questions: tuple[str, ...]
     evidence: Evidence
+    quotes: tuple = ()      # recommender.grounding.Passage: what each side says, with its source
 
 
 @dataclass(frozen=True)
