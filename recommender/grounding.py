@@ -167,11 +167,17 @@ class EvidenceFinder:
         return [x[-1] for x in scored[:k]]
 
     def facts(self, owner: str) -> Passage | None:
-        """The side's first descriptive sentence that gives its size or place (a number)."""
+        """The side's first descriptive sentence that gives its size or place (a number), else
+        its first passage."""
         for p in self.all(owner):
             if p.section.startswith("sentence") and re.search(r"\d", p.text):
                 return p
-        return None
+        return self.describe(owner)
+
+    def describe(self, owner: str) -> Passage | None:
+        """How the side describes itself as a whole: its summary, else its first passage."""
+        ps = self.all(owner)
+        return next((p for p in ps if p.section == "summary"), ps[0] if ps else None)
 
     def matching(self, owner: str, pattern: str) -> list[Passage]:
         """The side's passages whose text matches a regular expression (budget, owner...)."""

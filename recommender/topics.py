@@ -293,8 +293,8 @@ def topics_for_pair(cat: Catalog, pair: PairScore, *, per_direction: int = 4,
                 break
     # thin pairs: what the pilot itself works on, still a real passage of its own
     if not any(t.direction == TWIN_FROM_PILOT and t.module == "co-creating" for _, t in made):
-        for link in sorted(pilot.solutions + pilot.domains, key=lambda x: -x.weight)[:1]:
-            ps = finder.find(pilot.id, link.concept, k=2)
+        for link in sorted(pilot.solutions + pilot.domains, key=lambda x: (-x.weight, x.concept))[:1]:
+            ps = finder.find(pilot.id, link.concept, k=2) or [p for p in [finder.describe(pilot.id)] if p]
             if ps:
                 e = Evidence("domain", TWIN_FROM_PILOT, (pname, "works on", label(link.concept)), link.concept,
                              0.3 * link.weight)

@@ -102,11 +102,12 @@ def test_a_query_worker_imports_only_its_module():
 # Lowest first. A module imports modules of its own layer or lower ones, never a higher one;
 # every module of recommender/ is listed (a new one must be placed).
 LAYERS = (
-    ("types", "words"),                                                   # vocabulary, words shown for codes
+    ("types", "words", "phrases"),                                        # vocabulary, words shown for codes
     ("scoring",),                                                         # the signals (their names: weights)
     ("weights", "settings"),                                              # configuration
     ("provenance", "embeddings", "index", "graph", "tagging", "profiles"),  # building blocks
-    ("similarity", "candidates", "assignment", "topics",                  # solvers,
+    ("grounding",),                                                       # passages each side's words give
+    ("similarity", "candidates", "assignment", "topics", "journey",       # solvers,
      "narratives", "search", "export"),                                   # graph write-back, search
     ("matcher", "evaluate"),                                              # matching over a catalog
     ("tables",),                                                          # rows of a run's tables

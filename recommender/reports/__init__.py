@@ -8,7 +8,7 @@ iteration). ``render_reports`` returns relative file name -> content:
   a coverage heatmap of emission domains and barriers, the signals behind each score, a network
   picture and the solver's notes;
 - ``twins/<twin id>.html``: ranked pilot activities with evidence in words, learning topics by
-  module and direction, the Replication Plan outline and an 18-month learning journey;
+  module and direction, the Replication Plan outline and a 20-month learning journey made from its topics;
 - ``pilots/<pilot id>.html``: the twins a pilot activity receives and what it can learn from each.
 """
 
@@ -22,6 +22,7 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup, escape
 
+from recommender.journey import FORMAT_SHAPES, MODULE_MONTHS, PROGRAMME_MONTHS, learning_journey  # noqa: F401
 from recommender.tables import cohort_tables
 from recommender.types import (
     MODULES,
@@ -33,36 +34,8 @@ from recommender.types import (
 from recommender.words import DIRECTION_WORDS, MODULE_LABELS, SIGNAL_WORDS, STATUS_WORDS
 
 TEMPLATES = Path(__file__).parent / "templates"
-PROGRAMME_MONTHS = 18
-MODULE_MONTHS = {"getting-started": (1, 4), "co-creating": (5, 12), "capitalising": (13, 18)}
 MODULE_COLOURS = {"getting-started": "#e3f0fb", "co-creating": "#e6f4ea", "capitalising": "#fdf1dc"}
 
-# The programme's sessions: (month, module, format, title, purpose). Two trips to the pilot (Co-creating)
-# and one visit from the pilot (Capitalising); everything else online or as a workshop.
-SESSIONS = (
-    (1, "getting-started", "online meeting", "Kick-off: meet the pilot team",
-     "Introduce both teams, their settings and what each hopes to learn."),
-    (2, "getting-started", "online meeting", "Shared barriers and settings",
-     "Compare the barriers both face and how the two settings differ."),
-    (4, "getting-started", "workshop", "Choosing what to work on together",
-     "Agree the questions the pair will work on in Co-creating."),
-    (6, "co-creating", "site visit", "First visit to the pilot",
-     "See the pilot's work on site and meet its team and local partners."),
-    (8, "co-creating", "online meeting", "Adapting the pilot's solutions",
-     "Work through which parts of the pilot's solutions fit the twin city."),
-    (10, "co-creating", "workshop", "Co-creating a first local version",
-     "Sketch the smallest version the twin city could launch and learn from."),
-    (12, "co-creating", "site visit", "Second visit to the pilot",
-     "Test the twin's draft with the pilot's practitioners, on site."),
-    (14, "capitalising", "visit from the pilot", "The pilot visits the twin city",
-     "The pilot team sees the twin's setting and advises on replication."),
-    (16, "capitalising", "workshop", "Drafting the Replication Plan",
-     "Turn what was learnt into steps, owners, budget and indicators."),
-    (18, "capitalising", "online meeting", "Closing: scaling and next steps",
-     "Agree how the two keep learning from each other after the programme."),
-)
-FORMAT_SHAPES = {"online meeting": "circle", "workshop": "square", "site visit": "triangle",
-                 "visit from the pilot": "diamond"}
 
 
 def render_reports(matcher, assignments: dict[int, Assignment], settings, *,
@@ -230,27 +203,6 @@ def _twin_context(matcher, a: Assignment, twin, shortlist: int, pages) -> dict:
             "unassigned": twin.id in a.unassigned}
 
 
-def learning_journey(topics: list[LearningTopic]) -> list[dict]:
-    """The pair's sessions over the 18-month programme, each with its topics and who brings what.
-
-    A module's topics go to its sessions in turn (topics keep their given order), so the result
-    depends only on ``topics``. A session gets a topic when its module has one; a topic whose
-    direction is pilot → twin is brought by the pilot, twin → pilot by the twin.
-    """
-    by_module: dict[str, list[dict]] = {m: [] for m in MODULES}
-    for month, module, fmt, title, purpose in SESSIONS:
-        by_module[module].append({"month": month, "module": module, "module_label": MODULE_LABELS[module],
-                                  "format": fmt, "shape": FORMAT_SHAPES[fmt], "title": title,
-                                  "purpose": purpose, "topics": []})
-    for module, sessions in by_module.items():
-        mine = [t for t in topics if t.module == module]
-        for i, t in enumerate(mine):
-            brings = "pilot" if t.direction == TWIN_FROM_PILOT else "twin"
-            sessions[i % len(sessions)]["topics"].append(
-                {"title": t.title, "brings": brings, "direction": DIRECTION_WORDS[t.direction]})
-    return sorted((s for m in MODULES for s in by_module[m]), key=lambda s: s["month"])
-
-
 # ------------------------------------------------------------------------------- pilot page
 
 def _pilot_context(matcher, pid: str, received, assignments, shortlist: int, pages) -> dict:
@@ -357,7 +309,7 @@ def network_svg(pilots: list[tuple[str, str]], twins: list[tuple[str, str]],
 
 
 def journey_svg(sessions: list[dict]) -> Markup:
-    """An 18-month timeline with the three modules as bands and one mark per session."""
+    """The programme's timeline with the three modules as bands and one mark per session."""
     left, mw, top = 10, 40, 24
     width = left * 2 + mw * PROGRAMME_MONTHS
     body = []
@@ -382,4 +334,4 @@ def journey_svg(sessions: list[dict]) -> Markup:
         else:
             mark = f'<polygon points="{cx:.0f},{cy - 11} {cx + 11:.0f},{cy} {cx:.0f},{cy + 11} {cx - 11:.0f},{cy}" {style}/>'
         body.append(f'<g><title>month {s["month"]}: {escape(s["format"])}, {escape(s["title"])}</title>{mark}</g>')
-    return _svg(width, top + 70, body, "learning journey over 18 months")
+    return _svg(width, top + 70, body, f"learning journey over {PROGRAMME_MONTHS} months")
