@@ -26,6 +26,9 @@ from recommender.tagging import sentences
 # what a passage says about its side: it does something (action), plans it in a contract,
 # describes itself, or states an interest
 KIND_RANK = {"action": 0, "contract": 1, "description": 2, "interest": 3}
+# sentences about the record rather than the city ("No public source states its interests")
+_ABOUT_RECORD = re.compile(r"\bno (public )?source|\bnot public\b|\bare recorded\b|\bis recorded\b|"
+                           r"\bno (emission domains?|levers?|barriers?)\b|\bnames? no\b|\bstates? no\b", re.I)
 _LISTING = re.compile(r"^\s*(?:[A-Z][\w ]{0,30}:|Stated|Inferred|Themes)", re.I)
 _STOP = frozenset(["and", "or", "of", "the", "for", "a", "an", "in", "on", "to", "with", "barriers", "barrier", "based"])
 
@@ -152,7 +155,7 @@ class EvidenceFinder:
         avoid = set(avoid)
         scored = []
         for i, p in enumerate(self.all(owner)):
-            if (kinds and p.kind not in kinds) or p.text in avoid:
+            if (kinds and p.kind not in kinds) or p.text in avoid or _ABOUT_RECORD.search(p.text):
                 continue
             low = p.text.lower()
             toks = {_stem(w) for w in re.findall(r"[a-z][a-z-]+", low)}
@@ -170,13 +173,13 @@ class EvidenceFinder:
         """The side's first descriptive sentence that gives its size or place (a number), else
         its first passage."""
         for p in self.all(owner):
-            if p.section.startswith("sentence") and re.search(r"\d", p.text):
+            if p.section.startswith("sentence") and re.search(r"\d", p.text) and not _ABOUT_RECORD.search(p.text):
                 return p
         return self.describe(owner)
 
     def describe(self, owner: str) -> Passage | None:
         """How the side describes itself as a whole: its summary, else its first passage."""
-        ps = self.all(owner)
+        ps = [p for p in self.all(owner) if not _ABOUT_RECORD.search(p.text)]
         return next((p for p in ps if p.section == "summary"), ps[0] if ps else None)
 
     def matching(self, owner: str, pattern: str) -> list[Passage]:

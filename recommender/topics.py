@@ -51,7 +51,8 @@ TEMPLATES: dict[tuple[str, str], tuple[tuple[str, ...], tuple[str, ...]]] = {
         ("Which step did {p} take first against {c}, and what would it do differently now?",
          "Who in {t} owns the problem today, and who would own the answer?",
          "Which of {p_s} early steps could {t} try within its first six months?",
-         "What did it cost {p} in staff time and money to get moving?")),
+         "What did it cost {p} in staff time and money to get moving?",
+         "Which partners outside the administration helped {p} most?")),
     ("shared_barrier", PILOT_FROM_TWIN): (
         ("How {t} meets {c}", "{C} from {t_s} side", "What {t} already tried against {c}"),
         ("Where do the two cities' versions of the problem differ most?",
@@ -79,36 +80,52 @@ TEMPLATES: dict[tuple[str, str], tuple[tuple[str, ...], tuple[str, ...]]] = {
         ("Adapting {p_s} work on {c} to {t}", "From {p} to {t}: {thing}", "What {t} could take from {p_s} {thing}"),
         ("Which of {p_s} measures fit {t_s} size and powers, and which do not?",
          "What data or partners did {p} need before acting?",
-         "What would a first trial in one district of {t} look like?")),
+         "What would a first trial in one district of {t} look like?",
+         "Which of {p_s} results are already measured, and how?",
+         "Which of {t_s} own projects could take up the approach first?")),
     ("solution", TWIN_FROM_PILOT): (
         ("Co-designing {a_thing} for {t}", "{p_s} {thing}, adapted to {t}", "What {t} would change in {p_s} {thing}"),
         ("Who runs it in {p}, who pays for it and who uses it?",
          "Which parts would {t} keep, change or leave out?",
-         "What is the smallest version {t} could launch and learn from?")),
+         "What is the smallest version {t} could launch and learn from?",
+         "What did {p} get wrong at first, and how did it fix it?",
+         "Which staff and partners would {t} need to run it?")),
     ("experience", PILOT_FROM_TWIN): (
         ("What {t_s} work on {c} offers {p}", "{t_s} track record on {c}, for {p}"),
         ("What has {t} already achieved here, and what made it work?",
-         "Which of {t_s} lessons could strengthen {p_s} next phase?")),
+         "Which of {t_s} lessons could strengthen {p_s} next phase?",
+         "Who in {t} could show {p_s} team the results on site?",
+         "What went wrong in {t} that {p} could avoid?")),
     ("codesign", PILOT_FROM_TWIN): (
         ("Testing {p_s} {thing} against {t_s} needs", "What {t_s} plans ask of {p_s} {thing}"),
         ("What in {t_s} own words does {p_s} measure not yet answer?",
          "Which part of the measure would {p} have to redesign for a city like {t}?",
-         "Which evidence from {t} would convince {p_s} own council to keep going?")),
+         "Which evidence from {t} would convince {p_s} own council to keep going?",
+         "Which of {t_s} partners could test a version of the measure first?",
+         "What would a joint design session between the two teams produce?")),
     ("lever", TWIN_FROM_PILOT): (
         ("Scaling up through {c}: the route {p} took", "How {p} uses {c} to scale"),
         ("How did {p} move from one project to a programme?",
-         "What would {t} need in place to do the same within the twinning?")),
+         "What would {t} need in place to do the same within the twinning?",
+         "Which allies outside the city administration made the difference in {p}?",
+         "Which decision in {t} would open the same route?")),
     ("replication", TWIN_FROM_PILOT): (
         ("Replicating {thing} in {t}", "A Replication Plan for {thing} in {t}", "Bringing {p_s} {thing} to {t}"),
         ("Which steps, owner and budget does {t_s} Replication Plan give it?",
          "Which indicators will show that the replication works?",
-         "What support from {p} does {t} need after the programme ends?")),
+         "What support from {p} does {t} need after the programme ends?",
+         "Which first step could {t} fund from its own budget next year?",
+         "Who in {t} would own the measure, and who would sign it off?",
+         "Which risks does {t_s} plan name, and how did {p} handle the same ones?")),
     ("transfer", PILOT_FROM_TWIN): (
         ("What moving {thing} to {t} teaches {p}", "{p_s} {thing} outside its home setting",
          "Documenting {thing} so that {t} can repeat it"),
         ("Which conditions of {p_s} success are missing in {t}?",
          "What would {p} document so that the next city can start faster?",
-         "Which results in {t} would {p} count as proof that the approach travels?")),
+         "Which results in {t} would {p} count as proof that the approach travels?",
+         "Which part of the measure had to change on the way to {t}, and why?",
+         "Who in {p} would keep advising {t} once the programme ends?",
+         "What would {p} tell its national ministry about transfer after working with {t}?")),
 }
 # one question per concept, its own angle (scheme/code -> template)
 CONCEPT_QUESTIONS = {
@@ -186,6 +203,8 @@ def named_thing(text: str, avoid: set[str]) -> str:
         if not any(w in avoid for w in q.split()):
             return q.strip()
     for m in _THING.finditer(text):
+        if m.start() == 0 or re.search(r"[.!?:;]\s*$", text[:m.start()]):
+            continue        # a capital at a sentence start names nothing by itself
         words = re.split(r"\s+", m.group(0))
         while words and (words[0] in _NOT_THINGS or words[0] in avoid):
             words = words[1:]
@@ -214,6 +233,7 @@ def topics_for_pair(cat: Catalog, pair: PairScore, *, per_direction: int = 4,
                          *(cat.cities[c].country for c in (twin.city, *pilot.cities) if c in cat.cities)]
              for w in re.split(r"[\s–-]+", n) if w}
     made: list[tuple[float, LearningTopic]] = []
+    measures_named: set[str] = set()     # things that are measures: named in a passage, or solutions
 
     def add(kind, direction, e: Evidence, quotes: list[Passage], thing: str = "", weight: float = 0.0):
         quotes = [q for q in quotes if q is not None]
@@ -232,15 +252,22 @@ def topics_for_pair(cat: Catalog, pair: PairScore, *, per_direction: int = 4,
         made.append((weight or e.weight, LearningTopic(
             twin=twin.id, pilot=pilot.id, direction=direction, module=MODULE_OF_KIND[kind], concept=e.concept,
             title=fill(_pick(titles, key)[0], **f), questions=tuple(fill(q, **f) for q in questions),
-            evidence=Evidence(kind, direction, e.path, e.concept, e.weight, quotes[0].text), quotes=tuple(quotes))))
+            evidence=Evidence(kind, direction, e.path, e.concept, e.weight, quotes[0].text), quotes=tuple(quotes),
+            measure=thing if thing in measures_named else "")))
 
     def thing_of(passages: list[Passage], concept: str) -> tuple[str, list[Passage]]:
-        """The concrete thing the passages name, and the passages with the naming one first."""
+        """The concrete thing the passages name, and the passages with the naming one first;
+        else a solution's label, else "work on" the domain or lever."""
         for i, p in enumerate(passages):
             t = named_thing(p.text, avoid)
             if t:
+                measures_named.add(t)
                 return t, [p] + passages[:i] + passages[i + 1:]
-        return ph.mid(label(concept)), passages
+        c = cat.concepts.get(concept)
+        if c is not None and c.scheme == "solution":
+            measures_named.add(ph.mid(c.label))
+            return ph.mid(c.label), passages
+        return f"work on {ph.mid(label(concept))}", passages
 
     ev = sorted(pair.evidence, key=lambda e: (-e.weight, e.kind, e.words))
     seen: set[tuple[str, str, str]] = set()
@@ -334,7 +361,8 @@ def _select(made: list[tuple[float, LearningTopic]], per_direction: int) -> list
 def replication_plan(cat: Catalog, topics: list[LearningTopic]) -> ReplicationPlan | None:
     """The twin's Replication Plan outline: only the pilot's measures it would replicate, each
     with the quoted passage and its source."""
-    mine = [t for t in topics if t.direction == TWIN_FROM_PILOT and t.evidence.kind in REPLICABLE and t.quotes]
+    mine = [t for t in topics if t.direction == TWIN_FROM_PILOT and t.evidence.kind in REPLICABLE and t.quotes
+            and t.measure]
     if not mine:
         return None
     pilot = cat.pilots[mine[0].pilot]
