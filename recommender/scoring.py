@@ -19,6 +19,7 @@ import numpy as np
 
 from kg.errors import NotFoundError
 from kg.model import Catalog, Link, PilotActivity, Twin
+from recommender import phrases
 from recommender.types import PILOT_FROM_TWIN, TWIN_FROM_PILOT, Evidence, PairScore
 
 # ------------------------------------------------------------------- context
@@ -252,7 +253,8 @@ def evidence(ctx: MatchContext, twin: Twin, pilot: PilotActivity) -> list[Eviden
     """Short knowledge-graph paths that explain a pair, strongest first, varied by kind."""
     cat = ctx.catalog
     tname, pname = cat.city_name(twin.city), pilot.display_name
-    label = lambda iri: cat.concepts[iri].label if iri in cat.concepts else iri  # noqa: E731
+    # labels stand inside a sentence: lower case, acronyms kept (recommender.phrases)
+    label = lambda iri: phrases.mid(cat.concepts[iri].label) if iri in cat.concepts else iri  # noqa: E731
     out: list[Evidence] = []
     tb, pb = _weights(twin.barriers), _weights(pilot.barriers)
     for c in sorted(set(tb) & set(pb)):
@@ -273,8 +275,8 @@ def evidence(ctx: MatchContext, twin: Twin, pilot: PilotActivity) -> list[Eviden
             continue
         for c in sorted(wanted & set(concept.related)):
             out.append(Evidence("solution", TWIN_FROM_PILOT,
-                                (tname, "faces" if c in tb else "wants to work on", label(c), "answered by",
-                                 concept.label, "which", pname, "implements"), s.concept,
+                                (tname, "faces" if c in tb else "wants to work on", label(c), "and", pname,
+                                 "implements", phrases.a(phrases.mid(concept.label)), "for it"), s.concept,
                                 0.8 * s.weight * (tb.get(c) or td.get(c, 0))))
     te = _weights(twin.experience)
     for c in sorted(set(te) & set(pd)):

@@ -111,6 +111,7 @@ LAYERS = (
      "narratives", "search", "export"),                                   # graph write-back, search
     ("matcher", "evaluate"),                                              # matching over a catalog
     ("tables",),                                                          # rows of a run's tables
+    ("reports.brief",),                                                   # the A4 pair brief
     ("reports", "reports.pdf", "outputs"),                                # formats and their writer
     ("pipeline",),                                                        # runs the stages
     ("web", "web.warmup", "cli", "cli.common", "cli.graph", "cli.matching",

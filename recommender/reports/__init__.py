@@ -23,6 +23,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from markupsafe import Markup, escape
 
 from recommender.journey import FORMAT_SHAPES, MODULE_MONTHS, PROGRAMME_MONTHS, learning_journey  # noqa: F401
+from recommender.reports.brief import brief_context
 from recommender.tables import cohort_tables
 from recommender.types import (
     MODULES,
@@ -62,12 +63,20 @@ def render_reports(matcher, assignments: dict[int, Assignment], settings, *,
         for twin in sorted(matcher.cohort_twins(cohort), key=lambda t: t.id):
             ctx = _twin_context(matcher, a, twin, shortlist, pages)
             files[f"twins/{slug(twin.id)}.html"] = env.get_template("twin.html.j2").render(**ctx)
+        for p in sorted(a.pairs, key=lambda p: (p.twin, p.pilot)):     # one A4 brief per assigned pair
+            files[brief_name(p.twin, p.pilot)] = env.get_template("brief.html.j2").render(
+                **brief_context(matcher, cohort, p), root="../", twin_slug=slug(p.twin), pilot_slug=slug(p.pilot))
     for pid in sorted(pilot_ids):
         if pid not in cat.pilots:
             continue
         ctx = _pilot_context(matcher, pid, received.get(pid, []), assignments, shortlist, pages)
         files[f"pilots/{slug(pid)}.html"] = env.get_template("pilot.html.j2").render(**ctx)
     return files
+
+
+def brief_name(twin: str, pilot: str) -> str:
+    """The file of a pair's A4 brief: ``pairs/T1-belfast--C1-12.html``."""
+    return f"pairs/{slug(twin)}--{slug(pilot)}.html"
 
 
 def slug(item_id: str) -> str:
@@ -80,7 +89,7 @@ def _environment() -> Environment:
         enabled_extensions=("html", "j2", "html.j2"), default_for_string=True, default=True),
         undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
     env.filters["f2"] = lambda v: f"{v:.2f}"
-    env.globals.update(MODULE_LABELS=MODULE_LABELS, DIRECTION_WORDS=DIRECTION_WORDS)
+    env.globals.update(MODULE_LABELS=MODULE_LABELS, DIRECTION_WORDS=DIRECTION_WORDS, brief_name=brief_name)
     return env
 
 

@@ -16,6 +16,7 @@ from recommender.reports import MODULE_MONTHS, learning_journey, render_reports,
 from recommender.settings import Settings
 from recommender.tables import cohort_tables
 from recommender.types import PILOT_FROM_TWIN, TWIN_FROM_PILOT
+from recommender.words import COUNTRY_NAMES
 
 MINI = Path(__file__).parents[2] / "tests" / "fixtures" / "mini"
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
@@ -90,10 +91,12 @@ def pages(files):
     return {name: Page(html) for name, html in files.items()}
 
 
-def test_one_page_per_cohort_twin_and_pilot(files, matcher, assignments):
+def test_one_page_per_cohort_twin_and_pilot_and_a_brief_per_assigned_pair(files, matcher, assignments):
     twins = {f"twins/{slug(t.id)}.html" for t in matcher.cohort_twins(1)}
     pilots = {f"pilots/{slug(p)}.html" for p in assignments[1].capacities}
-    assert set(files) == {"cohort-1.html"} | twins | pilots
+    briefs = {f"pairs/{slug(p.twin)}--{slug(p.pilot)}.html" for p in assignments[1].pairs}
+    assert len(briefs) == len(assignments[1].pairs)
+    assert set(files) == {"cohort-1.html"} | twins | pilots | briefs
     assert all(isinstance(v, str) and v.startswith("<!DOCTYPE html>") for v in files.values())
 
 
@@ -166,6 +169,23 @@ def test_twin_pages_have_every_topic_with_its_evidence(pages, matcher, assignmen
         for heading in ("Getting started", "Co-creating", "Capitalising", "pilot → twin", "twin → pilot",
                         "Learning journey", "Replication Plan outline", "Month 1"):
             assert heading in text
+
+
+def test_pair_brief_has_who_why_topics_with_quotes_and_agenda(pages, matcher, assignments):
+    cat = matcher.catalog
+    for p in assignments[1].pairs:
+        page = pages[f"pairs/{slug(p.twin)}--{slug(p.pilot)}.html"]
+        text = page.text
+        pilot = cat.pilots[p.pilot]
+        for cid in pilot.cities:                     # the pilot's cities and their countries
+            assert cat.cities[cid].name in text and COUNTRY_NAMES[cat.cities[cid].country] in text
+        assert all(s in page.sources for s in pilot.sources if s.startswith("https://"))
+        for heading in ("The twin city", "The pilot activity", "Why this pair", "Topics by module",
+                        "First session: agenda"):
+            assert heading in text
+        for t in matcher.topics(p.twin, p.pilot):
+            assert t.title in text and t.questions[0] in text
+            assert t.quotes and t.quotes[0].cite in text
 
 
 def test_twin_without_data_says_so(pages, matcher):
