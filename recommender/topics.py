@@ -278,7 +278,11 @@ def topics_for_pair(cat: Catalog, pair: PairScore, *, per_direction: int = 4,
             continue
         seen.add(k)
         if e.kind == "shared_barrier" and e.direction == TWIN_FROM_PILOT:
-            add("shared_barrier", TWIN_FROM_PILOT, e, finder.find(pilot.id, e.concept) + finder.find(twin.id, e.concept))
+            # both sides: the pilot's answer (its own description where no passage names the
+            # barrier) and how the twin meets it
+            answer = finder.find(pilot.id, e.concept) or [finder.describe(pilot.id)]
+            mine = finder.find(twin.id, e.concept)
+            add("shared_barrier", TWIN_FROM_PILOT, e, answer + mine if mine or answer[0] else [])
         elif e.kind == "shared_barrier":
             mine = finder.find(twin.id, e.concept)
             add("shared_barrier", PILOT_FROM_TWIN, e, mine + finder.find(pilot.id, e.concept) if mine else [])
