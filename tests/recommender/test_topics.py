@@ -116,3 +116,24 @@ def test_journey_is_made_of_the_pairs_topics(matcher, twin, pilot):
             if kinds[x["title"]] == "transfer":
                 assert s["format"] == "visit from the pilot"
     assert sessions[0]["month"] == 1 and sessions[0]["title"].startswith("Kick-off")
+
+
+def test_topics_quote_an_ingested_contract_with_its_section(tmp_path):
+    """Real store, real contract ingestion: Westford's contract passages become a source."""
+    from kg import build
+    from recommender.narratives import ccc_passages, ingest_ccc
+    from tests.conftest import MINI, ROOT
+
+    store = build([MINI], backend="oxigraph", path=tmp_path / "store")
+    try:
+        ingest_ccc(store, [ROOT / "tests" / "fixtures" / "ccc" / "westford.md"], say=lambda s: None)
+        contract = {text for _, _, text in ccc_passages(store)["westford"]}
+        m = Matcher.from_store(store, Settings(), encoder=False)
+    finally:
+        store.close()
+    assert [s.name for s in m.passage_sources] == ["profiles", "contracts"]
+    quotes = [q for t in m.topics("T1-westford", "P1") for q in t.quotes if q.document.startswith("Climate City")]
+    assert quotes, "no topic quotes Westford's contract"
+    for q in quotes:
+        assert q.text in contract and q.document == "Climate City Contract of Westford"
+        assert q.section.startswith(("A-3", "B-2", "C-"))
