@@ -21,6 +21,7 @@ from kg.errors import NotFoundError
 from kg.model import Catalog, Link, PilotActivity, Twin
 from recommender import phrases
 from recommender.types import PILOT_FROM_TWIN, TWIN_FROM_PILOT, Evidence, PairScore
+from recommender.words import COUNTRY_NAMES
 
 # ------------------------------------------------------------------- context
 
@@ -249,6 +250,11 @@ def score_pairs(ctx: MatchContext, pairs: Iterable[tuple[str, str]],
 
 # ------------------------------------------------------------------- evidence paths
 
+def country(code: str) -> str:
+    """A country's name for a code (``"GB"`` -> ``"United Kingdom"``), else the code as it is."""
+    return COUNTRY_NAMES.get(code, code)
+
+
 def evidence(ctx: MatchContext, twin: Twin, pilot: PilotActivity) -> list[Evidence]:
     """Short knowledge-graph paths that explain a pair, strongest first, varied by kind."""
     cat = ctx.catalog
@@ -294,8 +300,8 @@ def evidence(ctx: MatchContext, twin: Twin, pilot: PilotActivity) -> list[Eviden
                                 (tname, "is in the same country as", pname, "in", ", ".join(same)), "", 0.3))
         else:
             out.append(Evidence("context", PILOT_FROM_TWIN,
-                                (pname, "would test its approach in", tname, f"({tc.country})", "outside",
-                                 ", ".join(sorted({p.country for p in pcs}))), "", 0.2))
+                                (pname, "would test its approach in", tname, f"({country(tc.country)})", "outside",
+                                 phrases.join(sorted({country(p.country) for p in pcs}))), "", 0.2))
     cos = ctx.narrative.get((twin.id, pilot.id))
     if cos is not None and cos >= 0.35:
         out.append(Evidence("narrative", TWIN_FROM_PILOT,
