@@ -308,14 +308,17 @@ def topics_for_pair(cat: Catalog, pair: PairScore, *, per_direction: int = 4,
         setting = finder.find(twin.id, e.concept) or [finder.facts(twin.id)]
         add("transfer", PILOT_FROM_TWIN, e, ps[:1] + setting, thing, e.weight * 0.9)
     # Co-creating for the pilot: the twin's own needs, in its words, as a test of the measure
+    # (its size-and-place sentence states no need)
+    setting_only = [p.text for p in [finder.facts(twin.id)] if p is not None]
     for e, ps, thing in measures:
-        need = finder.find(twin.id, e.concept)
+        need = finder.find(twin.id, e.concept, avoid=setting_only)
         if need:
             add("codesign", PILOT_FROM_TWIN, e, need + ps[:1], thing, e.weight * 0.85)
             break
     else:   # no shared measure the twin speaks of: any of the pilot's concepts the twin's own words name
         for link in sorted(pilot.solutions + pilot.domains + pilot.levers, key=lambda x: (-x.weight, x.concept)):
-            need, ps = finder.find(twin.id, link.concept), finder.find(pilot.id, link.concept, k=3)
+            need = finder.find(twin.id, link.concept, avoid=setting_only)
+            ps = finder.find(pilot.id, link.concept, k=3)
             if need and ps:
                 thing, ps = thing_of(ps, link.concept)
                 e = Evidence("codesign", PILOT_FROM_TWIN, (tname, "speaks of", label(link.concept), "where", pname,
