@@ -40,8 +40,8 @@ def session_format(t: LearningTopic) -> str:
         if kind in ("solution", "domain") and code in ON_SITE:
             return "site visit"
         return "online meeting" if kind == "experience" else "co-design workshop"
-    if kind == "replication":
-        return "peer review"
+    if kind == "replication":       # a plan to review only where a passage names the measure
+        return "peer review" if t.measure else "online meeting"
     return "visit from the pilot" if kind == "transfer" else "online meeting"
 
 
