@@ -6,7 +6,8 @@
 - share of pairs with topics in all three modules, per direction, and the issue's target
   (pilot -> twin in all three and twin -> pilot in at least two);
 - the largest share of topics that share one phrase (a title or question with every name,
-  capitalised word and concept label masked): how much reads as one template.
+  capitalised word and concept label masked): how much reads as one template;
+- learning journeys: distinct calendars (months and formats) and sessions without a topic.
 
 Reads the configured store (run ``peerlearn run`` or ``peerlearn build`` first) and assigns
 every cohort as ``run`` does. Usage: ``python scripts/measure_topics.py [--json]``.
@@ -55,12 +56,17 @@ def measure() -> dict:
     real += [text for ps in contracts.values() for _, _, text in ps]
     corpus = "\n".join(" ".join(r.split()) for r in real if r)
     labels = sorted({c.label for c in cat.concepts.values()}, key=len, reverse=True)
-    topics, pairs = [], []
+    try:
+        from recommender.journey import learning_journey
+    except ImportError:             # before journeys had their own module
+        from recommender.reports import learning_journey
+    topics, pairs, journeys = [], [], []
     for cohort in sorted({t.cohort for t in cat.twins.values()}):
         for p in m.assign(cohort).pairs:
             ts = m.topics(p.twin, p.pilot)
             topics += ts
             pairs.append(ts)
+            journeys.append(learning_journey(ts))
     n = len(topics)
     quoting = sum(1 for t in topics if any(q and " ".join(q.split()) in corpus for q in quotes_of(t)))
 
@@ -84,6 +90,9 @@ def measure() -> dict:
         "share_pairs_meeting_target": round(target / len(pairs), 3),
         "largest_share_of_topics_with_one_phrase": round(top_n / n, 3) if n else 0,
         "most_common_phrase": top,
+        "distinct_journey_calendars": len({tuple((x["month"], x["format"]) for x in j) for j in journeys}),
+        "sessions": sum(len(j) for j in journeys),
+        "sessions_without_a_topic": sum(1 for j in journeys for x in j if not x["topics"]),
         "topics_by_module_and_direction": {f"{k[0]} {k[1]}": v for k, v in sorted(by_module.items())},
     }
 
