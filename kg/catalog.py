@@ -64,6 +64,10 @@ def catalog(store: Store) -> Catalog:
     for r in store.select_values(Q.NARRATIVES):
         narratives.setdefault(str(r["s"]), []).append(str(r["text"]))
 
+    sources: dict[str, list[str]] = {}
+    for r in store.select_values(Q.SOURCES):
+        sources.setdefault(str(r["s"]), []).append(str(r["src"]))
+
     def ls(iri: str, field: str) -> tuple[Link, ...]:
         best: dict[str, Link] = {}
         for link in links.get(iri, {}).get(field, []):
@@ -82,14 +86,15 @@ def catalog(store: Store) -> Catalog:
             capacity=int(r["capacity"]) if r["capacity"] is not None else None,
             domains=ls(iri, "domains"), levers=ls(iri, "levers"), barriers=ls(iri, "barriers"),
             solutions=ls(iri, "solutions"), summary=_s(r["summary"]),
-            narrative="\n\n".join(narratives.get(iri, [])))
+            narrative="\n\n".join(narratives.get(iri, [])), sources=tuple(sources.get(iri, ())))
     twins = {}
     for r in store.select_values(Q.TWINS):
         iri, tid = str(r["t"]), str(r["id"])
         twins[tid] = Twin(
             id=tid, iri=iri, city=str(r["cityId"]), cohort=int(r["cohort"]), interests=_s(r["interests"]),
             domains=ls(iri, "domains"), levers=ls(iri, "levers"), barriers=ls(iri, "barriers"),
-            experience=ls(iri, "experience"), narrative="\n\n".join(narratives.get(iri, [])))
+            experience=ls(iri, "experience"), narrative="\n\n".join(narratives.get(iri, [])),
+            sources=tuple(sources.get(iri, ())))
     return Catalog(cities=dict(sorted(cities.items())), pilots=dict(sorted(pilots.items())),
                    twins=dict(sorted(twins.items())), concepts=dict(sorted(concepts.items())))
 

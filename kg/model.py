@@ -78,6 +78,7 @@ class PilotActivity:
     solutions: tuple[Link, ...] = ()
     summary: str = ""
     narrative: str = ""
+    sources: tuple[str, ...] = ()         # where its description comes from (URLs or names)
 
     @property
     def display_name(self) -> str:
@@ -103,6 +104,7 @@ class Twin:
     barriers: tuple[Link, ...] = ()        # faces
     experience: tuple[Link, ...] = ()      # domains it brings experience in
     narrative: str = ""
+    sources: tuple[str, ...] = ()          # where its stated interests come from
 
 
 @dataclass(frozen=True)

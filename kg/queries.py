@@ -401,6 +401,14 @@ SELECT ?s ?prop ?concept ?status ?score ?evidence WHERE {
 }
 """
 
+SOURCES = PREFIXES + """
+SELECT ?s ?src WHERE {
+  { ?s a pl:PilotActivity } UNION { ?s a pl:TwinCity }
+  ?s dcterms:source ?src .
+}
+ORDER BY ?s ?src
+"""
+
 NARRATIVES = PREFIXES + """
 SELECT ?s ?n ?text WHERE {
   ?s pl:narrative ?n . ?n pl:text ?text .

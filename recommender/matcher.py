@@ -14,6 +14,7 @@ from kg.errors import NotFoundError
 from kg.model import Catalog, PilotActivity, Twin
 from recommender.assignment import Overrides, assign
 from recommender.candidates import candidate_pairs, candidate_split
+from recommender.grounding import EvidenceFinder
 from recommender.profiles import make_encoder, profile_vectors
 from recommender.scoring import MatchContext, score_pairs
 from recommender.similarity import narrative_table, proximities
@@ -44,6 +45,7 @@ class Matcher:
     candidate_map: dict[str, list[str]] | None = None
     weak_threshold: float = 0.2
     declined: frozenset[tuple[str, str]] = frozenset()   # (twin, pilot) a facilitator declined
+    passage_sources: list | None = None  # recommender.grounding sources topics quote (None: profiles)
 
     def __post_init__(self):
         if self.context is None:
@@ -60,8 +62,14 @@ class Matcher:
     def from_store(cls, store, settings, *, encoder=None) -> Matcher:
         """Read the catalog from ``store`` and precompute similarities (``encoder=None``
         builds the configured one; ``encoder=False`` leaves narrative similarity out)."""
+        from recommender.grounding import ContractSource, ProfileSource
+        from recommender.narratives import ccc_passages
+
         cat = read_catalog(store)
-        return cls.from_catalog(cat, settings, encoder=encoder)
+        self = cls.from_catalog(cat, settings, encoder=encoder)
+        contracts = ccc_passages(store)
+        self.passage_sources = [ProfileSource()] + ([ContractSource(contracts)] if contracts else [])
+        return self
 
     @classmethod
     def from_catalog(cls, cat: Catalog, settings, *, encoder=None) -> Matcher:
@@ -175,8 +183,10 @@ class Matcher:
         return self.topics_of(self.score([(twin_id, pilot_id)])[0])
 
     def topics_of(self, pair: PairScore) -> list[LearningTopic]:
-        """The learning topics of an already scored pair."""
-        return topics_for_pair(self.catalog, pair, per_direction=self.topics_per_direction)
+        """The learning topics of an already scored pair (quoting the ``passage_sources``)."""
+        if getattr(self, "_finder", None) is None:
+            self._finder = EvidenceFinder(self.catalog, self.passage_sources)
+        return topics_for_pair(self.catalog, pair, per_direction=self.topics_per_direction, finder=self._finder)
 
     def plan(self, twin_id: str, pilot_id: str) -> ReplicationPlan | None:
         return replication_plan(self.catalog, self.topics(twin_id, pilot_id))

@@ -72,6 +72,8 @@ class LearningTopic:
     title: str
     questions: tuple[str, ...]
     evidence: Evidence
+    quotes: tuple = ()      # recommender.grounding.Passage: what each side says, with its source
+    measure: str = ""       # the replicable measure the topic is about (named in a passage), if any
 
 
 @dataclass(frozen=True)

@@ -18,3 +18,14 @@ DIRECTION_WORDS = {TWIN_FROM_PILOT: "pilot → twin", PILOT_FROM_TWIN: "twin →
 MODULE_LABELS = {"getting-started": "Getting started", "co-creating": "Co-creating",
                  "capitalising": "Capitalising"}
 STATUS_WORDS = {"stated": "stated", "inferred": "inferred by a curator", "tagged": "tagged from text"}
+# ISO 3166 codes of the programme's countries (EU, associated, candidates) -> names people read
+COUNTRY_NAMES = {
+    "AL": "Albania", "AT": "Austria", "BA": "Bosnia and Herzegovina", "BE": "Belgium", "BG": "Bulgaria",
+    "CH": "Switzerland", "CY": "Cyprus", "CZ": "Czechia", "DE": "Germany", "DK": "Denmark", "EE": "Estonia",
+    "ES": "Spain", "FI": "Finland", "FR": "France", "GB": "United Kingdom", "GE": "Georgia", "GR": "Greece",
+    "HR": "Croatia", "HU": "Hungary", "IE": "Ireland", "IL": "Israel", "IS": "Iceland", "IT": "Italy",
+    "LT": "Lithuania", "LU": "Luxembourg", "LV": "Latvia", "MD": "Moldova", "ME": "Montenegro",
+    "MK": "North Macedonia", "MT": "Malta", "NL": "Netherlands", "NO": "Norway", "PL": "Poland",
+    "PT": "Portugal", "RO": "Romania", "RS": "Serbia", "SE": "Sweden", "SI": "Slovenia", "SK": "Slovakia",
+    "TR": "Türkiye", "UA": "Ukraine", "XK": "Kosovo",
+}

@@ -102,15 +102,17 @@ def test_a_query_worker_imports_only_its_module():
 # Lowest first. A module imports modules of its own layer or lower ones, never a higher one;
 # every module of recommender/ is listed (a new one must be placed).
 LAYERS = (
-    ("types", "words", "places"),                                         # vocabulary, words, facts of places
+    ("types", "words", "places", "phrases"),                              # vocabulary, words, facts of places
     ("scoring",),                                                         # the signals (their names: weights)
     ("weights", "settings"),                                              # configuration
     ("provenance", "embeddings", "index", "graph", "tagging", "profiles"),  # building blocks
-    ("similarity", "candidates", "assignment", "topics",                  # solvers,
+    ("grounding",),                                                       # passages each side's words give
+    ("similarity", "candidates", "assignment", "topics", "journey",       # solvers,
      "narratives", "search", "feedback"),                                 # graph write-back, search
     ("matcher", "evaluate", "fit"),                                       # matching over a catalog
     ("result",),                                                          # one run's result, computed once
     ("tables",),                                                          # rows of a run's tables
+    ("reports.brief",),                                                   # the A4 pair brief
     ("reports", "reports.pdf", "outputs", "export"),                      # formats of the result
     ("pipeline",),                                                        # runs the stages
     ("web", "web.pages", "web.warmup", "web.feedback", "cli", "cli.common", "cli.graph", "cli.matching",

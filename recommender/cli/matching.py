@@ -107,6 +107,7 @@ def cmd_assign(args) -> int:
 @command("topics")
 def cmd_topics(args) -> int:
     """Learning topics for a pair in both directions, by module, with evidence and questions."""
+    from recommender.phrases import clip
     from recommender.types import TWIN_FROM_PILOT
     from recommender.words import MODULE_LABELS
 
@@ -119,7 +120,9 @@ def cmd_topics(args) -> int:
     if args.json:
         out(json.dumps({"topics": [{"module": t.module, "direction": t.direction, "title": t.title,
                                     "concept": t.concept, "questions": list(t.questions),
-                                    "evidence": t.evidence.words, "passage": t.evidence.passage}
+                                    "evidence": t.evidence.words, "passage": t.evidence.passage,
+                                    "quotes": [{"text": q.text, "document": q.document, "section": q.section,
+                                                "link": q.link} for q in t.quotes]}
                                    for t in topics],
                         "replication_plan": [dict(zip(("module", "what", "from", "evidence"), i))
                                              for i in (plan.items if plan else ())]},
@@ -135,6 +138,8 @@ def cmd_topics(args) -> int:
             arrow = "pilot -> twin" if t.direction == TWIN_FROM_PILOT else "twin -> pilot"
             out(f"  [{arrow}] {t.title}")
             out(f"      evidence: {t.evidence.words}")
+            for q in t.quotes:
+                out(f"      “{clip(q.text, 40)}” ({q.cite}{', ' + q.link if q.link else ''})")
             for q in t.questions:
                 out(f"      - {q}")
     if plan:

@@ -32,7 +32,8 @@ def cmd_report(args) -> int:
         twin = cat.find_twin(args.twin, cohort=cohort)
         cohort = twin.cohort
         keep = {f"twins/{twin.id}.html", f"twins/{twin.id}.pdf"}
-        only = lambda name: name in keep  # noqa: E731
+        brief = f"pairs/{twin.id}--"          # and the twin's A4 pair briefs
+        only = lambda name: name in keep or name.startswith(brief)  # noqa: E731
     if cohort is None:
         raise InputError("give --cohort N or --twin NAME")
     overrides = Overrides()

@@ -11,7 +11,8 @@ iteration). Pages format a ``RunResult`` (``recommender/result.py``): nothing is
   and the solver's notes;
 - ``twins/<twin id>.html``: ranked pilot activities with evidence in words, why it got its
   pilot activity, learning topics by
-  module and direction, the Replication Plan outline and an 18-month learning journey;
+  module and direction, the Replication Plan outline and a 20-month learning journey made from its topics;
+- ``pairs/<twin id>--<pilot id>.html``: the A4 pair brief of each assigned pair;
 - ``pilots/<pilot id>.html``: the twins a pilot activity receives and what it can learn from each.
 """
 
@@ -25,41 +26,15 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup, escape
 
+from recommender.journey import FORMAT_SHAPES, MODULE_MONTHS, PROGRAMME_MONTHS, learning_journey  # noqa: F401
+from recommender.reports.brief import brief_context
 from recommender.tables import cohort_tables
 from recommender.types import MODULES, PILOT_FROM_TWIN, TWIN_FROM_PILOT, LearningTopic
 from recommender.words import DIRECTION_WORDS, MODULE_LABELS, SIGNAL_WORDS, STATUS_WORDS
 
 TEMPLATES = Path(__file__).parent / "templates"
-PROGRAMME_MONTHS = 18
-MODULE_MONTHS = {"getting-started": (1, 4), "co-creating": (5, 12), "capitalising": (13, 18)}
 MODULE_COLOURS = {"getting-started": "#e3f0fb", "co-creating": "#e6f4ea", "capitalising": "#fdf1dc"}
 
-# The programme's sessions: (month, module, format, title, purpose). Two trips to the pilot (Co-creating)
-# and one visit from the pilot (Capitalising); everything else online or as a workshop.
-SESSIONS = (
-    (1, "getting-started", "online meeting", "Kick-off: meet the pilot team",
-     "Introduce both teams, their settings and what each hopes to learn."),
-    (2, "getting-started", "online meeting", "Shared barriers and settings",
-     "Compare the barriers both face and how the two settings differ."),
-    (4, "getting-started", "workshop", "Choosing what to work on together",
-     "Agree the questions the pair will work on in Co-creating."),
-    (6, "co-creating", "site visit", "First visit to the pilot",
-     "See the pilot's work on site and meet its team and local partners."),
-    (8, "co-creating", "online meeting", "Adapting the pilot's solutions",
-     "Work through which parts of the pilot's solutions fit the twin city."),
-    (10, "co-creating", "workshop", "Co-creating a first local version",
-     "Sketch the smallest version the twin city could launch and learn from."),
-    (12, "co-creating", "site visit", "Second visit to the pilot",
-     "Test the twin's draft with the pilot's practitioners, on site."),
-    (14, "capitalising", "visit from the pilot", "The pilot visits the twin city",
-     "The pilot team sees the twin's setting and advises on replication."),
-    (16, "capitalising", "workshop", "Drafting the Replication Plan",
-     "Turn what was learnt into steps, owners, budget and indicators."),
-    (18, "capitalising", "online meeting", "Closing: scaling and next steps",
-     "Agree how the two keep learning from each other after the programme."),
-)
-FORMAT_SHAPES = {"online meeting": "circle", "workshop": "square", "site visit": "triangle",
-                 "visit from the pilot": "diamond"}
 
 
 def render_reports(result) -> dict[str, str | bytes]:
@@ -82,12 +57,21 @@ def render_reports(result) -> dict[str, str | bytes]:
         for twin in c.twins():
             ctx = _twin_context(result, c, cat.twins[twin], pages)
             files[f"twins/{slug(twin)}.html"] = env.get_template("twin.html.j2").render(**ctx)
+        for p in sorted(c.assignment.pairs, key=lambda p: (p.twin, p.pilot)):   # one A4 brief per assigned pair
+            files[brief_name(p.twin, p.pilot)] = env.get_template("brief.html.j2").render(
+                **brief_context(cat, c.cohort, c.pair(p.twin, p.pilot)), root="../",
+                twin_slug=slug(p.twin), pilot_slug=slug(p.pilot))
     for pid in sorted(pilot_ids):
         if pid not in cat.pilots:
             continue
         ctx = _pilot_context(result, pid, received.get(pid, []), pages)
         files[f"pilots/{slug(pid)}.html"] = env.get_template("pilot.html.j2").render(**ctx)
     return files
+
+
+def brief_name(twin: str, pilot: str) -> str:
+    """The file of a pair's A4 brief: ``pairs/T1-belfast--C1-12.html``."""
+    return f"pairs/{slug(twin)}--{slug(pilot)}.html"
 
 
 def slug(item_id: str) -> str:
@@ -100,7 +84,7 @@ def _environment() -> Environment:
         enabled_extensions=("html", "j2", "html.j2"), default_for_string=True, default=True),
         undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
     env.filters["f2"] = lambda v: f"{v:.2f}"
-    env.globals.update(MODULE_LABELS=MODULE_LABELS, DIRECTION_WORDS=DIRECTION_WORDS)
+    env.globals.update(MODULE_LABELS=MODULE_LABELS, DIRECTION_WORDS=DIRECTION_WORDS, brief_name=brief_name)
     return env
 
 
@@ -227,27 +211,6 @@ def _twin_context(result, c, twin, pages) -> dict:
             "unassigned": twin.id in a.unassigned}
 
 
-def learning_journey(topics: list[LearningTopic]) -> list[dict]:
-    """The pair's sessions over the 18-month programme, each with its topics and who brings what.
-
-    A module's topics go to its sessions in turn (topics keep their given order), so the result
-    depends only on ``topics``. A session gets a topic when its module has one; a topic whose
-    direction is pilot → twin is brought by the pilot, twin → pilot by the twin.
-    """
-    by_module: dict[str, list[dict]] = {m: [] for m in MODULES}
-    for month, module, fmt, title, purpose in SESSIONS:
-        by_module[module].append({"month": month, "module": module, "module_label": MODULE_LABELS[module],
-                                  "format": fmt, "shape": FORMAT_SHAPES[fmt], "title": title,
-                                  "purpose": purpose, "topics": []})
-    for module, sessions in by_module.items():
-        mine = [t for t in topics if t.module == module]
-        for i, t in enumerate(mine):
-            brings = "pilot" if t.direction == TWIN_FROM_PILOT else "twin"
-            sessions[i % len(sessions)]["topics"].append(
-                {"title": t.title, "brings": brings, "direction": DIRECTION_WORDS[t.direction]})
-    return sorted((s for m in MODULES for s in by_module[m]), key=lambda s: s["month"])
-
-
 # ------------------------------------------------------------------------------- pilot page
 
 def _pilot_context(result, pid: str, received, pages) -> dict:
@@ -354,7 +317,7 @@ def network_svg(pilots: list[tuple[str, str]], twins: list[tuple[str, str]],
 
 
 def journey_svg(sessions: list[dict]) -> Markup:
-    """An 18-month timeline with the three modules as bands and one mark per session."""
+    """The programme's timeline with the three modules as bands and one mark per session."""
     left, mw, top = 10, 40, 24
     width = left * 2 + mw * PROGRAMME_MONTHS
     body = []
@@ -379,4 +342,4 @@ def journey_svg(sessions: list[dict]) -> Markup:
         else:
             mark = f'<polygon points="{cx:.0f},{cy - 11} {cx + 11:.0f},{cy} {cx:.0f},{cy + 11} {cx - 11:.0f},{cy}" {style}/>'
         body.append(f'<g><title>month {s["month"]}: {escape(s["format"])}, {escape(s["title"])}</title>{mark}</g>')
-    return _svg(width, top + 70, body, "learning journey over 18 months")
+    return _svg(width, top + 70, body, f"learning journey over {PROGRAMME_MONTHS} months")

@@ -92,7 +92,7 @@ class TestRanking:
     def test_evidence_paths_read_as_words(self, matcher):
         s = matcher.score([("T1-westford", "P1")])[0]
         words = [e.words for e in s.evidence]
-        assert "Westford faces Capacity and skills barriers which HRH addresses" in words
+        assert "Westford faces capacity and skills barriers which HRH addresses" in words
 
 
 def _ps(t, p, s):

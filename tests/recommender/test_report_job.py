@@ -126,7 +126,9 @@ def test_report_command_for_one_twin(tmp_path):
     assert run_cli("build", str(MINI), cwd=tmp_path).returncode == 0
     res = run_cli("report", "--twin", "Westford", "--out", "rep", "--no-model", "--no-pdf", cwd=tmp_path)
     assert res.returncode == 0, res.stderr
-    assert sorted(p.name for p in (tmp_path / "rep").rglob("*") if p.is_file()) == ["T1-westford.html"]
+    names = sorted(str(p.relative_to(tmp_path / "rep")) for p in (tmp_path / "rep").rglob("*") if p.is_file())
+    assert names[-1] == "twins/T1-westford.html"                # the twin's page and its pair brief
+    assert len(names) == 2 and names[0].startswith("pairs/T1-westford--") and names[0].endswith(".html")
     bad = run_cli("report", "--out", "rep", "--no-model", cwd=tmp_path)
     assert bad.returncode == 2 and "give --cohort N or --twin NAME" in bad.stderr
 

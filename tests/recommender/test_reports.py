@@ -17,6 +17,7 @@ from recommender.result import run_result
 from recommender.settings import Settings
 from recommender.tables import cohort_tables
 from recommender.types import PILOT_FROM_TWIN, TWIN_FROM_PILOT
+from recommender.words import COUNTRY_NAMES
 
 MINI = Path(__file__).parents[2] / "tests" / "fixtures" / "mini"
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
@@ -30,6 +31,7 @@ class Page(HTMLParser):
         self.stack: list[str] = []
         self.errors: list[str] = []
         self.urls: list[str] = []
+        self.sources: list[str] = []     # <a href="https://..."> to a published source: followed, never loaded
         self.chunks: list[str] = []
         self.ids: list[str] = []
         self.feed(html)
@@ -39,12 +41,12 @@ class Page(HTMLParser):
         self.text = re.sub(r"\s+", " ", " ".join(self.chunks))
 
     def handle_starttag(self, tag, attrs):
-        self._attrs(attrs)
+        self._attrs(attrs, tag)
         if tag not in VOID:
             self.stack.append(tag)
 
     def handle_startendtag(self, tag, attrs):
-        self._attrs(attrs)
+        self._attrs(attrs, tag)
 
     def handle_endtag(self, tag):
         if not self.stack or self.stack[-1] != tag:
@@ -55,9 +57,11 @@ class Page(HTMLParser):
     def handle_data(self, data):
         self.chunks.append(data)
 
-    def _attrs(self, attrs):
+    def _attrs(self, attrs, tag):
         for k, v in attrs:
-            if k in ("href", "src") and v is not None:
+            if tag == "a" and k == "href" and v is not None and re.match(r"^https?://[^/]", v):
+                self.sources.append(v)
+            elif k in ("href", "src") and v is not None:
                 self.urls.append(v)
             if k == "id":
                 self.ids.append(v)
@@ -93,10 +97,12 @@ def pages(files):
     return {name: Page(html) for name, html in files.items()}
 
 
-def test_one_page_per_cohort_twin_and_pilot(files, matcher, assignments):
+def test_one_page_per_cohort_twin_and_pilot_and_a_brief_per_assigned_pair(files, matcher, assignments):
     twins = {f"twins/{slug(t.id)}.html" for t in matcher.cohort_twins(1)}
     pilots = {f"pilots/{slug(p)}.html" for p in assignments[1].capacities}
-    assert set(files) == {"cohort-1.html"} | twins | pilots
+    briefs = {f"pairs/{slug(p.twin)}--{slug(p.pilot)}.html" for p in assignments[1].pairs}
+    assert len(briefs) == len(assignments[1].pairs)
+    assert set(files) == {"cohort-1.html"} | twins | pilots | briefs
     assert all(isinstance(v, str) and v.startswith("<!DOCTYPE html>") for v in files.values())
 
 
@@ -158,15 +164,34 @@ def test_twin_pages_have_every_topic_with_its_evidence(pages, matcher, assignmen
             for q in t.questions:
                 assert q in text
         plan = matcher.plan(p.twin, p.pilot)
-        for _module, what, whom, evidence in plan.items:
+        for _module, what, whom, evidence in plan.items if plan else ():
             assert what in text and whom in text and evidence in text
+        if plan is None:
+            assert "No Replication Plan items yet" in text
         for s in matcher.rank_pilots(p.twin, limit=Settings().matching.shortlist):
             assert f"{s.score:.2f}" in text
             for e in s.evidence[:5]:
                 assert e.words in text
         for heading in ("Getting started", "Co-creating", "Capitalising", "pilot → twin", "twin → pilot",
-                        "Learning journey", "Replication Plan outline", "Month 18"):
+                        "Learning journey", "Replication Plan outline", "Month 1"):
             assert heading in text
+
+
+def test_pair_brief_has_who_why_topics_with_quotes_and_agenda(pages, matcher, assignments):
+    cat = matcher.catalog
+    for p in assignments[1].pairs:
+        page = pages[f"pairs/{slug(p.twin)}--{slug(p.pilot)}.html"]
+        text = page.text
+        pilot = cat.pilots[p.pilot]
+        for cid in pilot.cities:                     # the pilot's cities and their countries
+            assert cat.cities[cid].name in text and COUNTRY_NAMES[cat.cities[cid].country] in text
+        assert all(s in page.sources for s in pilot.sources if s.startswith("https://"))
+        for heading in ("The twin city", "The pilot activity", "Why this pair", "Topics by module",
+                        "First session: agenda"):
+            assert heading in text
+        for t in matcher.topics(p.twin, p.pilot):
+            assert t.title in text and t.questions[0] in text
+            assert t.quotes and t.quotes[0].cite in text
 
 
 def test_twin_without_data_says_so(pages, matcher):
@@ -200,17 +225,22 @@ def test_learning_journey_follows_the_programme(matcher, assignments):
         topics = matcher.topics(p.twin, p.pilot)
         sessions = learning_journey(topics)
         months = [s["month"] for s in sessions]
-        assert months == sorted(months) and months[0] == 1 and months[-1] == 18
+        assert months == sorted(months) and months[0] == 1 and months[-1] <= 20
         for s in sessions:
             lo, hi = MODULE_MONTHS[s["module"]]
             assert lo <= s["month"] <= hi
-        formats = [(s["module"], s["format"]) for s in sessions]
-        assert formats.count(("co-creating", "site visit")) == 2
-        assert formats.count(("capitalising", "visit from the pilot")) == 1
+            assert s["topics"], "no session without a topic of its own"
+        for s in sessions:       # the format follows the topic
+            kinds = {t.evidence.kind for t in topics if t.title in {x["title"] for x in s["topics"]}}
+            if s["format"] == "peer review":
+                assert kinds == {"replication"}
+            if s["format"] == "visit from the pilot":
+                assert kinds == {"transfer"}
         placed = [(t["title"], t["brings"]) for s in sessions for t in s["topics"]]
         assert sorted(placed) == sorted((t.title, "pilot" if t.direction == TWIN_FROM_PILOT else "twin")
                                         for t in topics)
         assert learning_journey(topics) == sessions
+    assert MODULE_MONTHS["capitalising"][1] == 20
 
 
 def test_long_and_hostile_names_are_escaped_and_wrap(store, assignments):

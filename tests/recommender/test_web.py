@@ -21,7 +21,6 @@ from kg.endpoint import EndpointConfig, create_app
 from recommender.matcher import Matcher
 from recommender.scoring import SIGNALS
 from recommender.settings import Settings
-from recommender.types import TWIN_FROM_PILOT
 from recommender.web import COLUMNS, config_from, facilitator_routes, make_app
 from recommender.words import MODULE_LABELS, SIGNAL_WORDS
 
@@ -272,7 +271,8 @@ def test_pair_by_names_and_its_data(client, matcher):
     assert [r["questions"].split(" | ") for r in rows] == [list(t.questions) for t in topics]
     assert {r["direction"] for r in rows} == {"pilot → twin", "twin → pilot"}
     plan = csv_rows(client.get("/facilitator/pair/P1/T1-westford.csv", params={"table": "plan"}))
-    assert len(plan) == len([t for t in topics if t.direction == TWIN_FROM_PILOT])
+    assert [r["what"] for r in plan] == [i[1] for i in matcher.plan("T1-westford", "P1").items]
+    assert plan and all(r["evidence"].startswith("“") for r in plan)   # each item quotes its evidence
     ev = csv_rows(client.get("/facilitator/pair/P1/T1-westford.csv?table=evidence"))
     assert [r["words"] for r in ev] == [e.words for e in matcher.score([("T1-westford", "P1")])[0].evidence]
 
