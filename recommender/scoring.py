@@ -251,9 +251,61 @@ def score_pairs(ctx: MatchContext, pairs: Iterable[tuple[str, str]],
 
 # ------------------------------------------------------------------- evidence paths
 
-from kg.model import Catalog, City, Link, PilotActivity, Twin
-from recommender import phrases
-from recommender.places import shared_languages
+def country(code: str) -> str:
+    """A country's name for a code (``"GB"`` -> ``"United Kingdom"``), else the code as it is."""
+    return COUNTRY_NAMES.get(code, code)
+
+
+NEAR_KM = 1000          # a distance is stated as evidence up to this (a day's travel)
+SIMILAR_SIZE = 2.0      # populations within this factor are "of similar size"
+
+
+def context_evidence(tc: City, pcs: list[City], tname: str, pname: str) -> list[Evidence]:
+    """What the setting offers, as facts that hold: the same country, else an official language
+    both countries share; a similar size, with both populations; the distance in km when the
+    cities are near. Nothing is said of a pair that shares none of these (that two cities are in
+    different countries explains no match).
+
+    >>> from kg.model import City
+    >>> t = City("t", "urn:t", "Belfast", "GB", 345000, 54.60, -5.93)
+    >>> p = City("p", "urn:p", "Galway", "IE", 85000, 53.27, -9.05)
+    >>> [e.words for e in context_evidence(t, [p], "Belfast", "GCNZ")]
+    ['Belfast (United Kingdom) shares an official language, English, with GCNZ in Galway (Ireland)', 'Belfast is 250 km from GCNZ in Galway']
+    """
+    out: list[Evidence] = []
+    same = [p for p in pcs if p.country == tc.country]
+    if same:
+        out.append(Evidence("context", TWIN_FROM_PILOT,
+                            (tname, "is in the same country as", pname, "in",
+                             f"{', '.join(p.name for p in same)} ({country(tc.country)})"), "", 0.3))
+    else:
+        for p in pcs:
+            langs = shared_languages(tc.country, p.country)
+            if langs:
+                out.append(Evidence("context", TWIN_FROM_PILOT,
+                                    (f"{tname} ({country(tc.country)})", "shares an official language,", f"{' and '.join(langs)},",
+                                     "with", pname, "in", f"{p.name} ({country(p.country)})"), "", 0.25))
+                break
+    sized = [p for p in pcs if p.population]
+    if tc.population and sized:
+        p = min(sized, key=lambda c: abs(math.log(c.population / tc.population)))
+        if max(p.population, tc.population) <= SIMILAR_SIZE * min(p.population, tc.population):
+            out.append(Evidence("context", PILOT_FROM_TWIN,
+                                (f"{tname} ({tc.population:,} inhabitants)", "is of similar size to",
+                                 f"{p.name} ({p.population:,})", "where", pname, "runs"), "", 0.2))
+    placed = [(km(tc.latitude, tc.longitude, p.latitude, p.longitude), p.name) for p in pcs
+              if None not in (tc.latitude, tc.longitude, p.latitude, p.longitude)]
+    if placed:
+        d, where = min(placed)
+        if d <= NEAR_KM:
+            out.append(Evidence("context", TWIN_FROM_PILOT,
+                                (tname, "is", f"{_round_km(d)} km from", pname, "in", where), "", 0.15))
+    return out
+
+
+def _round_km(d: float) -> str:
+    """``_round_km(7.4)`` is '7'; ``_round_km(254.0)`` is '250'."""
+    return f"{round(d):,}" if d < 100 else f"{round(d, -1):,.0f}"
 
 
 def evidence(ctx: MatchContext, twin: Twin, pilot: PilotActivity) -> list[Evidence]:

@@ -390,9 +390,9 @@ class TestContextEvidence:
         munich = City("munich", "urn:c:munich", "Munich", "DE", 1_500_000, 48.14, 11.58)
         linz = City("linz", "urn:c:linz", "Linz", "AT", 210_000, 48.31, 14.29)
         assert context_evidence(graz, [munich], "Graz", "P")[0].words == \
-            "Graz (AT) shares an official language, German, with P in Munich (DE)"
+            "Graz (Austria) shares an official language, German, with P in Munich (Germany)"
         same = context_evidence(graz, [linz, munich], "Graz", "P")
-        assert same[0].words == "Graz is in the same country as P in Linz (AT)"
+        assert same[0].words == "Graz is in the same country as P in Linz (Austria)"
         assert not any("language" in e.words for e in same)
         # sizes: the pilot city nearest in size is compared; Munich alone is 5x Graz, so no size claim
         assert not any("similar size" in e.words for e in context_evidence(graz, [munich], "Graz", "P"))
