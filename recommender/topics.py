@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from kg.model import Catalog
 from recommender import phrases as ph
 from recommender.grounding import EvidenceFinder, Passage
+from recommender.scoring import country
 from recommender.types import (
     PILOT_FROM_TWIN,
     TWIN_FROM_PILOT,
@@ -221,6 +222,23 @@ def _pick(options: tuple[str, ...], key: str, n: int = 1) -> list[str]:
     return [options[(i + j) % len(options)] for j in range(min(n, len(options)))]
 
 
+def setting_evidence(cat: Catalog, twin, pilot) -> Evidence | None:
+    """The two settings as facts (country and size of each city) for the Getting started topic
+    that compares them, when the pair's own context evidence states nothing (no shared country,
+    language, size or nearness): comparing two settings is where every pair starts."""
+    tc = cat.cities.get(twin.city)
+    pcs = [cat.cities[c] for c in pilot.cities if c in cat.cities]
+    if tc is None or not pcs:
+        return None
+
+    def where(c) -> str:
+        size = [f"{c.population:,} inhabitants"] if c.population else []
+        return f"{c.name} ({', '.join([country(c.country), *size])})"
+
+    return Evidence("context", TWIN_FROM_PILOT, (where(tc), "and", pilot.display_name, "in",
+                                                 ph.join([where(c) for c in pcs])), "", 0.1)
+
+
 def topics_for_pair(cat: Catalog, pair: PairScore, *, per_direction: int = 4,
                     finder: EvidenceFinder | None = None) -> list[LearningTopic]:
     """Learning topics in both directions for one scored pair, each quoting at least one real
@@ -269,7 +287,10 @@ def topics_for_pair(cat: Catalog, pair: PairScore, *, per_direction: int = 4,
             return ph.mid(c.label), passages
         return f"work on {ph.mid(label(concept))}", passages
 
-    ev = sorted(pair.evidence, key=lambda e: (-e.weight, e.kind, e.words))
+    ev = list(pair.evidence)
+    if not any(e.kind == "context" for e in ev):     # the two settings are always worth comparing
+        ev += [e for e in [setting_evidence(cat, twin, pilot)] if e is not None]
+    ev = sorted(ev, key=lambda e: (-e.weight, e.kind, e.words))
     seen: set[tuple[str, str, str]] = set()
     measures: list[tuple[Evidence, list[Passage], str]] = []     # the pilot's measures the twin wants
     for e in ev:
