@@ -56,6 +56,8 @@ class DataSettings(_Public):
     sources: list = _f([], "Input files or folders for `peerlearn build`; empty means the bundled NZC dataset.")
     workdir: str = _f(".peerlearn", "Folder for the index, the embedding cache and other derived files.")
     ccc_dir: str = _f("../shared/data/ccc", "Folder of Climate City Contract Markdown files for `ingest-ccc` and `run --ccc`.")
+    gcom_dir: str = _f("../shared/data/gcom", "Folder of the Covenant of Mayors release (GCoM - MyCovenant, JRC) "
+                       "for `recruit`, `peers`, `recommend --city` and `evaluate-recruit`.")
 
 
 @dataclass(frozen=True, repr=False)

@@ -109,11 +109,13 @@ LAYERS = (
     ("similarity", "candidates", "assignment", "topics",                  # solvers,
      "narratives", "search", "export"),                                   # graph write-back, search
     ("matcher", "evaluate"),                                              # matching over a catalog
+    ("europe", "europe.profiles", "europe.rank", "europe.names", "europe.load",  # every GCoM signatory
+     "europe.evaluate"),
     ("tables",),                                                          # rows of a run's tables
     ("reports", "reports.pdf", "outputs"),                                # formats and their writer
     ("pipeline",),                                                        # runs the stages
     ("web", "web.warmup", "cli", "cli.common", "cli.graph", "cli.matching",
-     "cli.corpus", "cli.publish", "cli.parser"),                                 # interfaces
+     "cli.corpus", "cli.publish", "cli.europe", "cli.parser"),                                 # interfaces
 )
 
 

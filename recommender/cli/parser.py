@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
+from recommender.cli import europe as _europe
 from recommender.cli.corpus import cmd_index, cmd_ingest_ccc, cmd_search, cmd_tag
 from recommender.cli.graph import cmd_build, cmd_query, cmd_run, cmd_settings, cmd_validate
 from recommender.cli.matching import cmd_assign, cmd_evaluate, cmd_recommend, cmd_topics
@@ -76,6 +77,10 @@ def build_parser() -> argparse.ArgumentParser:
     rc.add_argument("twin", nargs="?", help="twin city name or id (e.g. Belfast, T1-belfast)")
     rc.add_argument("--pilot", metavar="PILOT", help="rank twins for this pilot activity instead")
     rc.add_argument("--cohort", type=int, help="the twin's cohort, where a city was a twin twice")
+    rc.add_argument("--city", metavar="NAME", help="rank pilot activities for any Covenant of Mayors signatory "
+                    "(name or organisation id; reads data.gcom_dir, or --gcom DIR)")
+    rc.add_argument("--in", dest="city_country", metavar="CC", help="with --city: its country, where the name is ambiguous")
+    rc.add_argument("--gcom", metavar="DIR", help="with --city: GCoM release folder (default: data.gcom_dir)")
     rc.add_argument("-k", type=int, default=5, help="how many to list (default 5)")
     rc.add_argument("--json", action="store_true")
     model_flags(rc)
@@ -146,4 +151,4 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-EXTRA_PARSERS: list[Callable] = []
+EXTRA_PARSERS: list[Callable] = [_europe.register]
