@@ -114,7 +114,7 @@ LAYERS = (
     ("tables",),                                                          # rows of a run's tables
     ("reports", "reports.pdf", "outputs"),                                # formats and their writer
     ("pipeline",),                                                        # runs the stages
-    ("web", "web.warmup", "cli", "cli.common", "cli.graph", "cli.matching",
+    ("web", "web.warmup", "web.recruit", "cli", "cli.common", "cli.graph", "cli.matching",
      "cli.corpus", "cli.publish", "cli.europe", "cli.parser"),                                 # interfaces
 )
 
