@@ -22,8 +22,8 @@ def summarise(release, pr: Profiles, catalog: Catalog) -> str:
     c = release.counts
     return (f"GCoM (JRC, CC BY 4.0): {len(pr.ids):,} signatories, {int((pr.n_actions > 0).sum()):,} with "
             f"planned actions ({c.get('actions_linked', 0):,} actions; {c.get('actions_unlinked', 0):,} in plans "
-            f"no file ties to a signatory), {sum(1 for s in pr.shares if s):,} with an inventory; {skipped} rows "
-            f"skipped; dataset cities matched {len(pr.city_row)} of {len(catalog.cities)} "
+            f"no file ties to a signatory), {sum(1 for s in pr.shares if s):,} with an inventory; rows skipped: "
+            f"{skipped}; dataset cities matched {len(pr.city_row)} of {len(catalog.cities)} "
             f"({len(pr.unmatched)} unmatched); pilots without a profile: "
             f"{sum(1 for p in range(len(pr.pilot_ids)) if pr.pilot[p].nnz == 0)}")
 
