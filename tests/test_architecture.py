@@ -110,7 +110,7 @@ LAYERS = (
      "narratives", "search", "export"),                                   # graph write-back, search
     ("matcher", "evaluate"),                                              # matching over a catalog
     ("europe", "europe.profiles", "europe.rank", "europe.names", "europe.load",  # every GCoM signatory
-     "europe.evaluate"),
+     "europe.mission", "europe.evaluate"),
     ("tables",),                                                          # rows of a run's tables
     ("reports", "reports.pdf", "outputs"),                                # formats and their writer
     ("pipeline",),                                                        # runs the stages

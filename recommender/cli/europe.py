@@ -85,7 +85,7 @@ def emit(rows, columns, fmt: str, dest: str | None, header: str) -> None:
             lines.append(f"{r.rank}. {r.name} ({r.country}, id {r.signatory}, pop. {r.population or '?'}, "
                          f"{r.actions} actions)  score {r.score:.2f}  (gains {r.gains:.2f}, brings {r.brings:.2f}, "
                          f"size {r.context:.2f})")
-            for e in r.gains_evidence[:2]:
+            for e in r.gains_evidence[:3]:
                 lines.append(f"   gains: {e}")
             for e in r.brings_evidence[:2]:
                 lines.append(f"   brings: {e}")
@@ -169,6 +169,79 @@ def recommend_for_city(args) -> int:
     return 0
 
 
+def _portfolios(settings, cat, pr):
+    from rdflib import Literal
+
+    from kg.errors import StoreError
+    from kg.queries import PASSAGES
+    from recommender.europe.mission import SECTION, portfolios
+
+    store = open_configured_store(settings)
+    try:
+        passages: dict[str, list[tuple[str, str, str]]] = {}
+        for r in store.query(PASSAGES, {"section": Literal(SECTION)}).records():
+            passages.setdefault(str(r["owner"]), []).append((str(r["p"]), SECTION, str(r["text"])))
+    finally:
+        store.close()
+    pf = portfolios(pr, cat, passages)
+    if not pf.cities:
+        raise StoreError("no Climate City Contract with a B-2 portfolio in the store: "
+                         "run `peerlearn ingest-ccc ../shared/data/ccc` first")
+    return pf
+
+
+@command("pair-mission")
+def cmd_pair_mission(args) -> int:
+    """Mission-minded pairing: Mission Cities ranked for any signatory by what their Climate City
+    Contract portfolio (module B-2) offers against the city's plan and emissions, both ways; or
+    (--mission CITY) the signatories that fit a Mission City's portfolio."""
+    from recommender.europe.mission import mission_cities_for, signatories_for
+    from recommender.europe.names import find_signatory
+    from recommender.europe.rank import Ranked
+
+    filters = _filters(args, include_programme=True)
+    if args.k < 1:
+        raise InputError("-k must be at least 1")
+    if bool(args.city) == bool(args.mission):
+        raise InputError("name a signatory (pair-mission CITY) or a Mission City (--mission CITY), not both")
+    settings, cat = start(args)
+    mission = None
+    if args.mission:
+        from kg.model import fold
+
+        hits = [c for c in cat.cities.values() if c.mission_city and fold(args.mission) in
+                {fold(c.id), fold(c.name), *map(fold, c.alt_names)}]
+        if len(hits) != 1:
+            from kg.errors import NotFoundError
+
+            raise NotFoundError(f"no single Mission City named {args.mission!r}"
+                                + (f": {', '.join(c.id for c in hits)}" if hits else ""))
+        mission = hits[0]
+    loaded = profiles(args, settings, cat)
+    pr = loaded.profiles
+    pf = _portfolios(settings, cat, pr)
+    cols = Ranked.COLUMNS
+    if mission is not None:
+        if mission.id not in pf.cities:
+            from kg.errors import NotFoundError
+
+            raise NotFoundError(f"{mission.name} has no ingested contract with a B-2 portfolio")
+        rows = signatories_for(pr, pf, cat, mission.id, k=args.k, filters=filters)
+        header = (f"signatories for {mission.name}'s contract portfolio (B-2, {pf.counts[mission.id]} passages; "
+                  f"gains: what the city gains from the portfolio; brings: what it brings to it). "
+                  f"Data: GCoM - MyCovenant, JRC, CC BY 4.0")
+    else:
+        row = find_signatory(pr, cat, args.city, args.city_country)
+        rows = mission_cities_for(pr, pf, cat, row, k=args.k)
+        s = pr.signatories[row]
+        header = (f"Mission Cities for {s.name} ({s.country}, id {s.id}; gains: what {s.name} gains from the "
+                  f"Mission City's contract portfolio; brings: what it brings to its priority actions; the "
+                  f"pilot column is the Mission City's id). Data: GCoM - MyCovenant, JRC, CC BY 4.0")
+    emit(rows, cols, args.format, args.out, header)
+    err(loaded.summary + f"; Mission Cities with a B-2 portfolio: {len(pf.cities)}")
+    return 0
+
+
 @command("evaluate-recruit")
 def cmd_evaluate_recruit(args) -> int:
     """Where the real twins of known pairings rank among all signatories when recruiting for
@@ -178,7 +251,11 @@ def cmd_evaluate_recruit(args) -> int:
 
     settings, cat = start(args)
     loaded = profiles(args, settings, cat)
-    report = evaluate_recruit(loaded.profiles, cat, args.pairings, samples=args.bootstrap, seed=args.seed)
+    pf = None
+    if args.mission:
+        pf = _portfolios(settings, cat, loaded.profiles)
+    report = evaluate_recruit(loaded.profiles, cat, args.pairings, samples=args.bootstrap, seed=args.seed,
+                              portfolios=pf)
     if args.json:
         out(json.dumps(report, indent=2, ensure_ascii=False))
     else:
@@ -215,11 +292,20 @@ def register(sub) -> None:
     filter_flags(pe)
     pe.set_defaults(k=10)
 
+    pm = sub.add_parser("pair-mission", help=cmd_pair_mission.__doc__, description=cmd_pair_mission.__doc__)
+    pm.add_argument("city", nargs="?", help="signatory name or organisation id (or a dataset city's name)")
+    pm.add_argument("--in", dest="city_country", metavar="CC", help="the city's country, where its name is ambiguous")
+    pm.add_argument("--mission", metavar="CITY", help="rank signatories for this Mission City's portfolio instead")
+    filter_flags(pm)
+    pm.set_defaults(k=10)
+
     ev = sub.add_parser("evaluate-recruit", help=cmd_evaluate_recruit.__doc__,
                         description=cmd_evaluate_recruit.__doc__)
     ev.add_argument("--pairings", required=True, metavar="FILE",
                     help="CSV of known pairings (twin_city, twin_country, pilot_id)")
     ev.add_argument("--bootstrap", type=int, default=2000, help="bootstrap samples for the intervals (default 2000)")
     ev.add_argument("--seed", type=int, default=0)
+    ev.add_argument("--mission", action="store_true",
+                    help="also Mission-minded pairing (needs contracts ingested: peerlearn ingest-ccc)")
     ev.add_argument("--json", action="store_true")
     data_flags(ev)

@@ -73,7 +73,28 @@ def _lead_row(pr: Profiles, catalog: Catalog, pilot_id: str) -> int | None:
     return None
 
 
-def evaluate_recruit(pr: Profiles, catalog: Catalog, pairings_path, *, samples: int = 2000, seed: int = 0) -> dict:
+def _mission(pr, catalog, pf, usable, rows, rng, samples, skipped) -> dict:
+    """The pilot's Mission City among all Mission Cities with a portfolio, for the twin."""
+    from recommender.europe.mission import scores
+
+    out = {}
+    pairs = []
+    for pair, row in zip(usable, rows, strict=True):
+        cols = [pf.cities.index(c) for c in catalog.pilots[pair.pilot].cities if c in pf.cities]
+        if not cols:
+            skipped.append(f"row {pair.row}: pilot {pair.pilot}'s cities have no contract portfolio (mission only)")
+            continue
+        pairs.append((row, cols[0]))
+    for name, ctx in VARIANTS:
+        sides = scores(pr, pf, context=ctx)
+        keep = np.ones(len(pf.cities), dtype=bool)
+        out[name] = _summary([expected_rank(sides.score[row], keep, col) for row, col in pairs], rng, samples)
+    out["random"] = _random([len(pf.cities)] * len(pairs))
+    return out
+
+
+def evaluate_recruit(pr: Profiles, catalog: Catalog, pairings_path, *, samples: int = 2000, seed: int = 0,
+                     portfolios=None) -> dict:
     """The evaluation as a dict: per task (recruit, peers) per variant the metrics with
     intervals, the random baseline, and what was skipped with the reason."""
     pairs, skipped = read_pairings(pairings_path, catalog)
@@ -123,6 +144,8 @@ def evaluate_recruit(pr: Profiles, catalog: Catalog, pairings_path, *, samples: 
                 per_pair_detail[i]["peers_rank"] = per[-1][2]
         report["peers"][name] = _summary(per, rng, samples)
     report["peers"]["random"] = _random([n_all - 1] * len(peer_pairs))
+    if portfolios is not None:
+        report["mission"] = _mission(pr, catalog, portfolios, usable, rows, rng, samples, report["skipped"])
     report["per_pairing"] = per_pair_detail
     return report
 
@@ -132,7 +155,10 @@ def format_report(report: dict) -> str:
     for s in report["skipped"]:
         lines.append(f"  skipped {s}")
     for task, what in (("recruit", "real twin among all signatories, recruiting for its pilot"),
-                       ("peers", "pilot's lead city among the twin's peers")):
+                       ("peers", "pilot's lead city among the twin's peers"),
+                       ("mission", "pilot's Mission City among all Mission Cities with a contract portfolio")):
+        if task not in report:
+            continue
         lines.append("")
         lines.append(f"{task}: {what}")
         lines.append("| model | n | hit@1 | hit@10 | hit@100 | MRR | median rank |")

@@ -98,12 +98,18 @@ class Sides:
 def recruit_scores(pr: Profiles, pilots: list[int] | None = None, *, context: float = CONTEXT) -> Sides:
     """Signatories x pilots (all pilots, or the given pilot rows)."""
     P = pr.pilot if pilots is None else pr.pilot[pilots]
+    plp = pr.pilot_log_pop if pilots is None else pr.pilot_log_pop[pilots]
+    return two_sided(pr, P, plp, context=context)
+
+
+def two_sided(pr: Profiles, P, plp: np.ndarray, *, context: float = CONTEXT) -> Sides:
+    """Signatories x the rows of ``P`` (concept vectors of what each offers and asks for, with
+    log10 populations ``plp``): gains, brings, size and their harmonic mean."""
     psum = np.asarray(P.sum(axis=1)).ravel()
     gains = np.asarray((pr.need @ P.T).todense())
     gains = np.divide(gains, pr.need_sum[:, None], out=np.zeros_like(gains), where=pr.need_sum[:, None] > 0)
     brings = np.asarray((pr.experience @ P.T).todense())
     brings = np.divide(brings, psum[None, :], out=np.zeros_like(brings), where=psum[None, :] > 0)
-    plp = pr.pilot_log_pop if pilots is None else pr.pilot_log_pop[pilots]
     ctx = size_similarity(pr.log_pop[:, None], plp[None, :])
     g = (1 - context) * gains + context * ctx
     b = (1 - context) * brings + context * ctx

@@ -193,3 +193,81 @@ def test_real_release_evaluation_beats_random(real):
     full = report["recruit"]["peerlearn (concepts + size)"]
     assert full["n"] >= 10 and full["mrr"] > 5 * report["recruit"]["random"]["mrr"]
     assert all("has no signatory" in s or "not" in s for s in report["skipped"])
+
+
+# ------------------------------------------------------------------ Mission-minded pairing
+
+def test_keyword_matcher_is_keyword_tags_rule(mini_catalog):
+    from recommender.europe.mission import keyword_matcher
+    from recommender.tagging import keyword_tags
+
+    concepts = [c for c in mini_catalog.concepts.values() if c.scheme in ("domain", "lever")]
+    match = keyword_matcher(concepts)
+    for text in ("We extend Public Transport and cycling routes; a one-stop shop for retrofit.",
+                 "Citizen assemblies decide on district heating and green bonds.", "Nothing to see here."):
+        assert match(text) == {t.concept for t in keyword_tags(concepts, text)}, text
+
+
+def test_portfolio_shares_by_hand(mini_catalog):
+    from recommender.europe.mission import portfolios
+
+    pr = _profiles()
+    dom = "https://w3id.org/peerlearn/concept/domain/"
+    pr.concepts = [dom + "mobility", dom + "buildings"]
+    passages = {"northam": [("p1", "B-2", "More public transport."), ("p2", "B-2", "Cycling and transport."),
+                            ("p3", "B-2", "Retrofit of housing."), ("p4", "A-1", "transport transport"),
+                            ("p5", "B-2", "Nothing named.")],
+                "westford": [("p6", "B-2", "public transport")]}          # not a Mission City
+    pf = portfolios(pr, mini_catalog, passages)
+    # mobility in 2 of 4 B-2 passages (the A-1 one does not count): 0.5, the largest domain share -> 1.0;
+    # buildings in 1 passage: under MIN_PASSAGES (2), left out
+    assert pf.cities == ["northam"] and pf.counts == {"northam": 4}
+    assert pf.matrix.toarray().tolist() == [[1.0, 0.0]]
+    assert len(pf.passages[(0, 0)]) == 2
+
+
+@pytest.fixture(scope="module")
+def with_contracts(tiny, tmp_path_factory):
+    root, gcom = tiny
+    folder = tmp_path_factory.mktemp("contracts")
+    filler = ("The city council agreed the measures with residents, companies and the regional authority, set "
+              "out who is responsible for each step, how it is financed and monitored every year. ") * 2
+    for city, topics in (("northam", ("We extend public transport with electric buses.",
+                                      "We build cycling routes and promote active travel.",
+                                      "Public transport tickets become cheaper.")),
+                         ("southby", ("A one-stop shop helps owners with building renovation and retrofit.",
+                                      "Social housing gets deep retrofit and heat pumps.",
+                                      "Building renovation loans for every household."))):
+        text = ["# Climate City Contract", "", "## Module A-1 Greenhouse Gas Emissions Baseline Inventory", "",
+                "Emissions come from traffic and heating. " + filler, "",
+                "## Module B-2 Climate Neutrality Portfolio Design", ""]
+        for t in topics:
+            text += [t + " " + filler, ""]
+        (folder / f"{city}.md").write_text("\n".join(text), encoding="utf-8")
+    res = run_cli("ingest-ccc", str(folder), cwd=root)
+    assert res.returncode == 0, res.stderr
+    return root, gcom
+
+
+def test_pair_mission_both_ways(with_contracts):
+    root, gcom = with_contracts
+    res = run_cli("pair-mission", "Niš", "--gcom", str(gcom), "--format", "json", cwd=root)
+    assert res.returncode == 0, res.stderr
+    rows = json.loads(res.stdout)
+    # both Mission Cities with a portfolio; Southby's (renovation) meets 75% of Niš's emissions
+    assert [r["pilot"] for r in rows] == ["southby", "northam"]
+    assert rows[0]["gains_evidence"][0].startswith("Built environment (75% of its inventoried emissions); "
+                                                   "contract B-2:")
+    assert "Mission Cities with a B-2 portfolio: 2" in res.stderr
+    res = run_cli("pair-mission", "--mission", "Southby", "--gcom", str(gcom), "--format", "json", "-k", "2",
+                  cwd=root)
+    assert res.returncode == 0, res.stderr
+    rows = json.loads(res.stdout)
+    assert rows[0]["name"] == "Niš" and rows[0]["pilot"] == "southby" and len(rows) == 2
+
+
+def test_pair_mission_without_contracts_says_what_to_run(tiny, tmp_path):
+    _, gcom = tiny
+    assert run_cli("build", str(MINI), cwd=tmp_path).returncode == 0
+    res = run_cli("pair-mission", "Niš", "--gcom", str(gcom), cwd=tmp_path)
+    assert res.returncode == 4 and res.stderr.strip().endswith("run `peerlearn ingest-ccc ../shared/data/ccc` first")
