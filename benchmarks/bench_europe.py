@@ -101,6 +101,9 @@ def main() -> int:
     ap.add_argument("--gcom", type=Path, default=_default_dir())
     ap.add_argument("--repeat", type=int, default=3, help="best of N for the warm stages (default 3)")
     ap.add_argument("--peers", type=int, default=50, help="cities whose peers are timed (default 50)")
+    ap.add_argument("--ccc-store", type=Path, metavar="DIR",
+                    help="an on-disk store with the contracts ingested (peerlearn ingest-ccc): also times "
+                         "Mission-minded pairing for every Mission City")
     args = ap.parse_args()
     if not args.gcom.is_dir():
         print(f"bench_europe: error: {args.gcom}: no GCoM release there", file=sys.stderr)
@@ -168,6 +171,35 @@ def main() -> int:
                  f"{t_lp / t_pv:.0f}x ({t_lp * 1000:.0f} ms); same: {np.allclose(lp, pv.score, atol=1e-9)}"))
     t, _ = best(lambda: pilots_for(pr, cat, r0, k=10), args.repeat)
     rows.append(("recommend --city: pilots for one signatory, warm", t, ""))
+
+    if args.ccc_store:
+        from rdflib import Literal
+
+        from kg.queries import PASSAGES
+        from kg.store import open_store
+        from recommender.europe.mission import SECTION, mission_cities_for, portfolios, signatories_for
+        from recommender.europe.mission import scores as mission_scores
+
+        st = open_store("oxigraph", path=args.ccc_store, read_only=True)
+        passages: dict[str, list] = {}
+        t = time.perf_counter()
+        for r in st.query(PASSAGES, {"section": Literal(SECTION)}).records():
+            passages.setdefault(str(r["owner"]), []).append((str(r["p"]), SECTION, str(r["text"])))
+        st.close()
+        t_read = time.perf_counter() - t
+        t, pf = best(lambda: portfolios(pr, cat, passages), 1)
+        rows.append(("mission: B-2 passages from the store; portfolios", t_read + t,
+                     f"{sum(map(len, passages.values())):,} passages read in {t_read:.1f} s; {len(pf.cities)} "
+                     f"Mission Cities"))
+        def all_missions():
+            sides = mission_scores(pr, pf)
+            return {c: signatories_for(pr, pf, cat, c, k=20, sides=sides) for c in pf.cities}
+        t, _ = best(all_missions, args.repeat)
+        rows.append((f"mission: signatories for all {len(pf.cities)} Mission Cities, top 20, warm", t,
+                     "goal < 30 s"))
+        s_all = mission_scores(pr, pf)
+        t, _ = best(lambda: mission_cities_for(pr, pf, cat, r0, k=10, sides=s_all), args.repeat)
+        rows.append(("mission: Mission Cities for one signatory, warm", t, ""))
 
     def write_all():
         with tempfile.TemporaryDirectory() as d:

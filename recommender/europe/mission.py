@@ -138,10 +138,11 @@ def mission_cities_for(pr: Profiles, pf: Portfolios, catalog: Catalog, row: int,
 
 
 def signatories_for(pr: Profiles, pf: Portfolios, catalog: Catalog, city_id: str, *, k: int = 20,
-                    filters: Filters = Filters(include_programme=True)) -> list[Ranked]:
-    """Signatories (never a Mission City) that fit a Mission City's portfolio, best first."""
+                    filters: Filters = Filters(include_programme=True), sides: Sides | None = None) -> list[Ranked]:
+    """Signatories (never a Mission City) that fit a Mission City's portfolio, best first
+    (``sides``: ``scores(pr, pf)`` computed once for many Mission Cities)."""
     j = pf.cities.index(city_id)
-    sides = scores(pr, pf)
+    sides = sides or scores(pr, pf)
     keep = filters.mask(pr, catalog)
     keep[[r for c, r in pr.city_row.items() if catalog.cities[c].mission_city]] = False
     offer = pf.matrix[j].toarray().ravel()
