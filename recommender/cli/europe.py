@@ -246,7 +246,7 @@ def cmd_pair_mission(args) -> int:
 def cmd_evaluate_recruit(args) -> int:
     """Where the real twins of known pairings rank among all signatories when recruiting for
     their pilot activity, and as peers of the pilot's city: MRR and hit@k against random, with
-    bootstrap 95% intervals. Pairings are evaluation data only."""
+    bootstrap intervals (95 percent). Pairings are evaluation data only."""
     from recommender.europe.evaluate import evaluate_recruit, format_report
 
     settings, cat = start(args)

@@ -271,3 +271,12 @@ def test_pair_mission_without_contracts_says_what_to_run(tiny, tmp_path):
     assert run_cli("build", str(MINI), cwd=tmp_path).returncode == 0
     res = run_cli("pair-mission", "Niš", "--gcom", str(gcom), cwd=tmp_path)
     assert res.returncode == 4 and res.stderr.strip().endswith("run `peerlearn ingest-ccc ../shared/data/ccc` first")
+
+
+def test_help_lists_the_commands_and_each_has_its_own():
+    res = run_cli("--help")           # a help text with a bare % broke every `peerlearn --help`
+    assert res.returncode == 0, res.stderr
+    for command in ("recruit", "peers", "pair-mission", "evaluate-recruit"):
+        assert command in res.stdout
+        sub = run_cli(command, "--help")
+        assert sub.returncode == 0 and "--gcom" in sub.stdout
