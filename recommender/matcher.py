@@ -58,7 +58,7 @@ class Matcher:
     def from_store(cls, store, settings, *, encoder=None) -> Matcher:
         """Read the catalog from ``store`` and precompute similarities (``encoder=None``
         builds the configured one; ``encoder=False`` leaves narrative similarity out)."""
-        cat = read_catalog(store)
+        cat = read_catalog(store, gcom=settings.matching.gcom)
         return cls.from_catalog(cat, settings, encoder=encoder)
 
     @classmethod

@@ -83,6 +83,8 @@ class MatchingSettings(_Public):
     shortlist: int = _f(5, "Pilot activities listed per twin by `recommend` and in reports.")
     topics_per_direction: int = _f(4, "Learning topics suggested per direction for each pair.")
     tag_threshold: float = _f(0.35, "Minimum tagger score for an inferred (tagged) concept link.")
+    gcom: bool = _f(True, "Use the concept links the cities' Covenant of Mayors plans imply (graph `gcom`: "
+                    "the bundled extract, or `peerlearn ingest-gcom`); false leaves them out (ablation).")
     candidates: int = _f(100, "Most pilot activities scored per twin: a twin with more eligible ones "
                          "is scored only against candidates (nearest by narrative, by concept overlap "
                          "and by context; `recommender/candidates.py`). 0 scores every eligible pilot.")

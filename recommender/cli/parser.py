@@ -6,7 +6,7 @@ import argparse
 from collections.abc import Callable
 
 from recommender.cli import europe as _europe
-from recommender.cli.corpus import cmd_index, cmd_ingest_ccc, cmd_search, cmd_tag
+from recommender.cli.corpus import cmd_index, cmd_ingest_ccc, cmd_ingest_gcom, cmd_search, cmd_tag
 from recommender.cli.graph import cmd_build, cmd_query, cmd_run, cmd_settings, cmd_validate
 from recommender.cli.matching import cmd_assign, cmd_evaluate, cmd_recommend, cmd_topics
 from recommender.cli.publish import cmd_report, cmd_serve
@@ -111,6 +111,14 @@ def build_parser() -> argparse.ArgumentParser:
                          "(default: skip it with its reason, read a document without modules by headings)")
     ic.add_argument("--skip-unmatched", action="store_true",
                     help="with --strict: report files that match no city and go on")
+
+    ig = sub.add_parser("ingest-gcom", help=cmd_ingest_gcom.__doc__, description=cmd_ingest_gcom.__doc__)
+    ig.add_argument("path", metavar="PATH", help="folder with the release's files as published "
+                    "(df1_Signatories_2024.xlsx, tokens_lemma_new.txt.gz, df_EIners_MR.xlsx, "
+                    "cov_emissions2005_2030.txt, df2A_1.xlsx)")
+    ig.add_argument("--report", metavar="FILE", help="write the match report (every dataset city: matched or "
+                    "not, and why) as TSV")
+    ig.add_argument("--quiet", action="store_true", help="no progress bar on stderr")
 
     tg = sub.add_parser("tag", help=cmd_tag.__doc__, description=cmd_tag.__doc__)
     tg.add_argument("--text", help="tag this text and print the concepts (writes nothing)")
