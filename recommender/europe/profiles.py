@@ -13,9 +13,10 @@ GCoM categories itself. Three matrices, one row per signatory:
 - ``experience``: what the city brings: ``min(1, log(1 + actions) / log(1 + EXPERIENCE_FULL))``
   of the actions behind the concept (50 actions count fully, 5 actions about half).
 
-A pilot activity's row: its own links (weighted as matching trusts them: stated 1.0, inferred
-0.7, tagged half its score) and, at ``PILOT_CITY_WEIGHT``, the mean ``focus`` of its cities'
-signatories (what the pilot cities plan), so a pilot without stated concepts is still described.
+A pilot activity's row: its links in the catalog, weighted as matching trusts them
+(``Link.weight``: stated 1.0, inferred 0.7, tagged half its score, and the links its cities'
+Covenant of Mayors plans imply, which ``kg.catalog`` combines over the pilot's cities:
+0.7 x score), so a pilot without stated concepts is still described by what its cities plan.
 """
 
 from __future__ import annotations
@@ -33,7 +34,6 @@ from kg.model import Catalog
 
 SCHEMES = ("domain", "lever", "solution")
 EXPERIENCE_FULL = 50
-PILOT_CITY_WEIGHT = 0.5
 COMMITMENTS = ("CoM2020", "CoM2030", "CoM2050", "MayorsAdapt")
 
 
@@ -140,10 +140,6 @@ def build_profiles(release: Release, catalog: Catalog,
         rows = tuple(city_row[c] for c in p.cities if c in city_row)
         pilot_rows[pid] = rows
         vec: dict[int, float] = {}
-        if rows:
-            mean = np.asarray(focus[list(rows)].mean(axis=0)).ravel()
-            for j in np.flatnonzero(mean):
-                vec[int(j)] = PILOT_CITY_WEIGHT * float(mean[j])
         for lk in (*p.domains, *p.levers, *p.solutions):
             j = col.get(lk.concept)
             if j is not None:
