@@ -350,48 +350,11 @@ ORDER BY DESC(?population) ?signatory
 """)
 
 
-_GCOM = "PREFIX gcom: <https://w3id.org/peerlearn/gcom#>\n"
-_ex("gcom-emissions-without-action", "Covenant signatories: over 40% of emissions in a domain without an action in it",
-    "Covenant of Mayors signatories (GCoM graph, JRC, CC BY 4.0) where one emission domain holds more "
-    "than 40% of the latest inventoried emissions but none of their planned actions has a GCoM category "
-    "mapped to that domain (any SKOS mapping property of gcom.ttl). Bind ?domain (e.g. dom:mobility: "
-    "transport over 40% and no transport action) to keep one domain. Largest share first.",
-    _GCOM + """
-SELECT ?signatory ?name ?country ?population ?domain ?share ?year WHERE {
-  ?signatory a gcom:Signatory ; schema:name ?name ; schema:addressCountry ?country ; gcom:emissionShare ?es .
-  ?es gcom:domain ?domain ; gcom:share ?share .
-  FILTER(?share > 0.4)
-  OPTIONAL { ?es gcom:year ?year }
-  OPTIONAL { ?signatory gcom:population ?population }
-  FILTER NOT EXISTS {
-    ?action gcom:plan/gcom:signatory ?signatory ; gcom:category ?cat .
-    ?cat skos:closeMatch|skos:exactMatch|skos:broadMatch|skos:narrowMatch|skos:relatedMatch ?domain .
-  }
-}
-ORDER BY DESC(?share) ?name
-""", domain="an emission domain, e.g. dom:mobility")
-
-_ex("gcom-commitment-without-monitoring", "Covenant signatories with a commitment and no monitoring inventory",
-    "Covenant of Mayors signatories (GCoM graph) by commitment (CoM2020, CoM2030, CoM2050, MayorsAdapt) "
-    "that have no emission inventory from a monitoring report in the release (no gcom:InventoryEntry), "
-    "with how many planned actions they have. Bind ?commitment (e.g. \"CoM2050\") to keep one. "
-    "Largest population first.",
-    _GCOM + """
-SELECT ?signatory ?name ?country ?population ?commitment ?actions WHERE {
-  ?signatory a gcom:Signatory ; gcom:commitment ?commitment ; schema:name ?name ; schema:addressCountry ?country .
-  OPTIONAL { ?signatory gcom:population ?population }
-  FILTER NOT EXISTS { ?entry a gcom:InventoryEntry ; gcom:signatory ?signatory }
-  OPTIONAL { SELECT ?signatory (COUNT(?a) AS ?actions) WHERE { ?a gcom:plan/gcom:signatory ?signatory }
-             GROUP BY ?signatory }
-}
-ORDER BY DESC(?population) ?name ?commitment
-""", commitment="\"CoM2050\", \"CoM2030\", \"CoM2020\" or \"MayorsAdapt\"")
-
 _ex("gcom-signatory-links", "A Covenant signatory's concepts, from its planned actions",
     "The peerlearn concepts (domains, levers, solution types) a signatory's planned actions imply "
     "through the GCoM mapping, with the share of its actions behind each and one of them as "
     "evidence. Bind ?city (e.g. \"Mechelen\", as written in the release) to keep one signatory.",
-    _GCOM + """
+    """
 SELECT ?city ?country ?concept ?label ?share ?actions ?example WHERE {
   ?signatory a gcom:Signatory ; schema:name ?city ; schema:addressCountry ?country ; pl:hasConceptLink ?l .
   ?l pl:concept ?concept ; gcom:share ?share ; gcom:actions ?actions .

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from recommender.cli import europe as _europe
 from recommender.cli.corpus import cmd_index, cmd_ingest_ccc, cmd_ingest_gcom, cmd_search, cmd_tag
-from recommender.cli.graph import cmd_build, cmd_query, cmd_run, cmd_settings, cmd_validate
+from recommender.cli.graph import cmd_build, cmd_profile, cmd_query, cmd_run, cmd_settings, cmd_validate
 from recommender.cli.matching import cmd_assign, cmd_evaluate, cmd_recommend, cmd_topics
 from recommender.cli.publish import cmd_report, cmd_serve
 
@@ -40,6 +40,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     v = sub.add_parser("validate", help=cmd_validate.__doc__, description=cmd_validate.__doc__)
     v.add_argument("files", nargs="+", metavar="FILE")
+
+    pf = sub.add_parser("profile", help=cmd_profile.__doc__, description=cmd_profile.__doc__)
+    pf.add_argument("name", metavar="CITY-OR-TWIN-OR-PILOT", help="twin (Belfast, T1-belfast), pilot activity "
+                    "(C1-12, acronym) or city name")
+    pf.add_argument("--json", action="store_true")
 
     q = sub.add_parser("query", help=cmd_query.__doc__, description=cmd_query.__doc__)
     q.add_argument("text", nargs="?", help="SPARQL text, or - to read stdin")

@@ -95,3 +95,22 @@ def test_cli_ingest_gcom_bad_release_is_one_line_exit_2_and_store_untouched(tmp_
     r = _peerlearn("ingest-gcom", str(release), "--quiet", cwd=tmp_path)
     assert r.returncode == 2 and "missing tokens_lemma_new.txt.gz" in r.stderr
     assert "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1
+
+
+def test_cli_profile_shows_each_link_with_source_weight_evidence_and_facts(tmp_path):
+    import json
+
+    assert _peerlearn("build", cwd=tmp_path).returncode == 0
+    r = _peerlearn("profile", "Matosinhos", "--json", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)
+    assert doc["kind"] == "twin" and doc["id"] == "T1-matosinhos"
+    gcom = [x for x in doc["links"] if x["source"] == "gcom"]
+    assert gcom and all(x["evidence_text"] and x["weight"] > 0 for x in gcom)
+    facts = {f["fact"]: (f["value"], f["source"]) for f in doc["facts"]}
+    assert facts["Matosinhos: GCoM population"] == ("175478", "JRC GCoM - MyCovenant (CC BY 4.0)")
+    assert facts["Matosinhos: population"][1] == "dataset (GeoNames)"
+    belfast = json.loads(_peerlearn("profile", "Belfast", "--json", cwd=tmp_path).stdout)
+    assert {"stated"} <= {x["source"] for x in belfast["links"]}
+    r = _peerlearn("profile", "Nowhere", cwd=tmp_path)
+    assert r.returncode == 3 and "no twin, pilot activity or city named 'Nowhere'" in r.stderr
