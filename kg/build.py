@@ -14,6 +14,7 @@ from pathlib import Path
 from rdflib import Graph
 
 from kg.errors import InputError
+from kg.ingest.gcom.rdf import GCOM_GRAPH
 from kg.ingest.rdf import is_rdf_file, read_rdf
 from kg.ingest.tabular import read_tabular, to_graph
 from kg.namespaces import GRAPHS
@@ -31,6 +32,21 @@ KEPT_GRAPHS = (GRAPHS.feedback,)
 def bundled_dataset() -> Path:
     """The folder of the bundled NZC dataset (package data of ``kg``)."""
     return Path(__file__).resolve().parent / "datasets" / "nzc"
+
+
+def bundled_gcom() -> Path:
+    """The GCoM extract of the bundled dataset's cities (``kg/datasets/gcom``)."""
+    return Path(__file__).resolve().parent / "datasets" / "gcom"
+
+
+def _gcom_for(sources: Sequence[str | os.PathLike]) -> bytes | None:
+    """The bundled GCoM extract as N-Triples when the bundled dataset is among ``sources``."""
+    from kg.ingest.gcom.extract import extract_ntriples
+
+    bundled = bundled_dataset().resolve()
+    if bundled_gcom().is_dir() and any(Path(s).resolve() == bundled for s in sources):
+        return extract_ntriples(bundled_gcom())[0]
+    return None
 
 
 def load_sources(sources: Sequence[str | os.PathLike]) -> Graph:
@@ -90,14 +106,20 @@ def build(sources: Sequence[str | os.PathLike], *, backend: str = "oxigraph",
           path: str | os.PathLike | None = None, endpoint: str | None = None,
           update_endpoint: str | None = None) -> Store:
     """Build a store from ``sources``. An on-disk Oxigraph store is built beside ``path`` and
-    swapped in only when complete, so a failed build leaves the previous store untouched."""
+    swapped in only when complete, so a failed build leaves the previous store untouched.
+    With the bundled dataset, its GCoM extract goes into the named graph ``graph/gcom``."""
     data = load_sources(sources)
+    gcom = _gcom_for(sources)
     if backend == "oxigraph" and path is not None:
         kept = _kept_from(path)
         with atomic_oxigraph_dir(path) as tmp:
             write_graphs(tmp, data, kept)
+            if gcom:
+                tmp.replace_graph_ntriples(GCOM_GRAPH, gcom)
         return open_store("oxigraph", path=path)
     store = open_store(backend, path=path, endpoint=endpoint, update_endpoint=update_endpoint)
     write_graphs(store, data)
+    if gcom:
+        store.replace_graph_ntriples(GCOM_GRAPH, gcom)
     return store
 

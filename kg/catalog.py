@@ -28,8 +28,29 @@ def _s(v) -> str:
     return "" if v is None else str(v)
 
 
-def catalog(store: Store) -> Catalog:
-    """Everything the recommender needs from ``store``, as frozen dataclasses."""
+FIELD_OF_SCHEME = {"domain": "domains", "lever": "levers", "solution": "solutions"}
+
+
+def combine_city_links(cities: list[City]) -> list[Link]:
+    """The derived links of an activity run by several cities: per concept, the mean score over
+    the cities that have derived links at all (a city without GCoM data is unknown, not a zero;
+    a city with data but without the concept counts 0), with the evidence of the strongest city."""
+    known = [c for c in cities if c.links]
+    best: dict[str, Link] = {}
+    total: dict[str, float] = {}
+    for c in known:
+        for link in c.links:
+            total[link.concept] = total.get(link.concept, 0.0) + link.score
+            if link.concept not in best or link.score > best[link.concept].score:
+                best[link.concept] = link
+    return [Link(k, best[k].status, round(total[k] / len(known), 4), best[k].evidence, best[k].origin)
+            for k in sorted(best)]
+
+
+def catalog(store: Store, *, gcom: bool = True) -> Catalog:
+    """Everything the recommender needs from ``store``, as frozen dataclasses. With ``gcom``,
+    twins and pilot activities also get the concept links their cities' Covenant of Mayors
+    plans imply (``graph/gcom``; a twin its city's, an activity ``combine_city_links``)."""
     concepts = {}
     for r in store.select_values(Q.CONCEPTS):
         scheme = SCHEME_BY_IRI.get(_s(r["scheme"]))
@@ -40,6 +61,13 @@ def catalog(store: Store) -> Catalog:
             definition=_s(r["definition"]),
             alt_labels=tuple(sorted(a for a in _s(r["alts"]).split("\t") if a)),
             related=tuple(sorted(_s(r["related"]).split())))
+    derived: dict[str, list[Link]] = {}
+    if gcom:
+        for r in store.select_values(Q.GCOM_LINKS):
+            if str(r["concept"]) in concepts:
+                derived.setdefault(str(r["city"]), []).append(Link(
+                    concept=str(r["concept"]), status="inferred", score=float(r["score"]),
+                    evidence=_s(r["evidence"]), origin="gcom"))
     cities = {}
     for r in store.select_values(Q.CITIES):
         cid = str(r["id"])
@@ -50,7 +78,8 @@ def catalog(store: Store) -> Catalog:
             longitude=float(r["lon"]) if r["lon"] is not None else None,
             mission_city=r["mission"] in ("true", "1"),
             alt_names=tuple(sorted(a for a in _s(r["alts"]).split("\t") if a)),
-            ccc_file=_s(r["ccc"]))
+            ccc_file=_s(r["ccc"]),
+            links=tuple(sorted(derived.get(str(r["c"]), []), key=lambda x: x.concept)))
     links: dict[str, dict[str, list[Link]]] = {}
     for r in store.select_values(Q.LINKS):
         field = LINK_FIELDS.get(str(r["prop"]))
@@ -68,9 +97,12 @@ def catalog(store: Store) -> Catalog:
     for r in store.select_values(Q.SOURCES):
         sources.setdefault(str(r["s"]), []).append(str(r["src"]))
 
-    def ls(iri: str, field: str) -> tuple[Link, ...]:
+    def of_field(derived_links: list[Link] | tuple[Link, ...], field: str) -> list[Link]:
+        return [x for x in derived_links if FIELD_OF_SCHEME.get(concepts[x.concept].scheme) == field]
+
+    def ls(iri: str, field: str, extra: list[Link] | tuple[Link, ...] = ()) -> tuple[Link, ...]:
         best: dict[str, Link] = {}
-        for link in links.get(iri, {}).get(field, []):
+        for link in [*links.get(iri, {}).get(field, []), *of_field(extra, field)]:
             old = best.get(link.concept)
             if old is None or link.weight > old.weight:
                 best[link.concept] = link
@@ -79,20 +111,24 @@ def catalog(store: Store) -> Catalog:
     pilots = {}
     for r in store.select_values(Q.PILOTS):
         iri, pid = str(r["p"]), str(r["id"])
+        ex = combine_city_links([cities[c] for c in _s(r["cities"]).split() if c in cities])
         pilots[pid] = PilotActivity(
             id=pid, iri=iri, cohort=int(r["cohort"]), title=str(r["title"]), acronym=_s(r["acronym"]),
             cities=tuple(sorted(_s(r["cities"]).split())), lead_city=_s(r["lead"]),
             open_to_cohorts=tuple(sorted(int(x) for x in _s(r["opens"]).split())),
             capacity=int(r["capacity"]) if r["capacity"] is not None else None,
-            domains=ls(iri, "domains"), levers=ls(iri, "levers"), barriers=ls(iri, "barriers"),
-            solutions=ls(iri, "solutions"), summary=_s(r["summary"]),
-            narrative="\n\n".join(narratives.get(iri, [])), sources=tuple(sources.get(iri, ())))
+            domains=ls(iri, "domains", ex), levers=ls(iri, "levers", ex), barriers=ls(iri, "barriers"),
+            solutions=ls(iri, "solutions", ex), summary=_s(r["summary"]),
+            narrative="\n\n".join(narratives.get(iri, [])),
+            sources=tuple(sources.get(iri, ())))
     twins = {}
     for r in store.select_values(Q.TWINS):
         iri, tid = str(r["t"]), str(r["id"])
+        city = cities.get(str(r["cityId"]))
+        ex = city.links if city else ()
         twins[tid] = Twin(
             id=tid, iri=iri, city=str(r["cityId"]), cohort=int(r["cohort"]), interests=_s(r["interests"]),
-            domains=ls(iri, "domains"), levers=ls(iri, "levers"), barriers=ls(iri, "barriers"),
+            domains=ls(iri, "domains", ex), levers=ls(iri, "levers", ex), barriers=ls(iri, "barriers"),
             experience=ls(iri, "experience"), narrative="\n\n".join(narratives.get(iri, [])),
             sources=tuple(sources.get(iri, ())))
     return Catalog(cities=dict(sorted(cities.items())), pilots=dict(sorted(pilots.items())),

@@ -30,19 +30,37 @@ class Concept:
     related: tuple[str, ...] = ()   # IRIs of related concepts (solution -> barriers/domains/levers)
 
 
+# Where a concept link comes from, beyond the dataset's own curation and the tagger: the one
+# table of derived sources and how much matching trusts them (times the link's score).
+# gcom: the Covenant of Mayors plans of the link's city (kg/ingest/gcom/derive.py), trusted like a
+# curator's inference (0.7), scaled by the share of the city's actions behind the concept.
+ORIGIN_WEIGHTS = {"gcom": 0.7}
+
+
 @dataclass(frozen=True)
 class Link:
-    """A link to a concept: ``status`` is stated, inferred (by a curator) or tagged (by peerlearn)."""
+    """A link to a concept: ``status`` is stated, inferred (by a curator) or tagged (by peerlearn);
+    ``origin`` says which derived source made it (``ORIGIN_WEIGHTS``: ``gcom``), "" for the
+    dataset's own links and the tagger's."""
 
     concept: str          # concept IRI
     status: str = "stated"
     score: float = 1.0
-    evidence: str = ""    # passage IRI or quoted text, for tagged links
+    evidence: str = ""    # passage IRI or quoted text, for tagged links; an action IRI for gcom
+    origin: str = ""
 
     @property
     def weight(self) -> float:
-        """How much matching trusts the link: stated 1.0, inferred 0.7, tagged its score x 0.5."""
+        """How much matching trusts the link: stated 1.0, inferred 0.7, tagged its score x 0.5;
+        a derived source its ``ORIGIN_WEIGHTS`` x score."""
+        if self.origin:
+            return ORIGIN_WEIGHTS[self.origin] * self.score
         return {"stated": 1.0, "inferred": 0.7}.get(self.status, 0.5 * self.score)
+
+    @property
+    def source(self) -> str:
+        """What a person reads as the link's source: stated, inferred, tagged or the derived source (gcom)."""
+        return self.origin or self.status
 
 
 @dataclass(frozen=True)
@@ -57,6 +75,7 @@ class City:
     mission_city: bool = False
     alt_names: tuple[str, ...] = ()
     ccc_file: str = ""
+    links: tuple[Link, ...] = ()           # derived from the city's own documents (GCoM plans)
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from importlib import resources
 
 from rdflib import RDF, SKOS, Graph
 
-VOCABULARIES = ("domains.ttl", "levers.ttl", "barriers.ttl", "solutions.ttl", "modules.ttl")
+VOCABULARIES = ("domains.ttl", "levers.ttl", "barriers.ttl", "solutions.ttl", "modules.ttl", "gcom.ttl")
 SCHEME_OF_FILE = {"domains.ttl": "domain", "levers.ttl": "lever", "barriers.ttl": "barrier",
                   "solutions.ttl": "solution", "modules.ttl": "module"}
 
@@ -30,6 +30,11 @@ def ontology_graph() -> Graph:
     for f in VOCABULARIES:
         g.parse(data=_read(f"vocabularies/{f}"), format="turtle")
     return g
+
+
+def vocabulary_graph(name: str) -> Graph:
+    """One vocabulary file (``gcom.ttl``) as a graph."""
+    return Graph().parse(data=_read(f"vocabularies/{name}"), format="turtle")
 
 
 def shapes_graph() -> Graph:

@@ -32,7 +32,7 @@ class ExampleQuery:
 
 # The prologue of every example: names from the one prefix table (kg.sparql_formats).
 PREFIXES = "".join(f"PREFIX {p}: <{_PREFIX_TABLE[p]}>\n" for p in (
-    "pl", "dom", "lev", "bar", "sol", "mod", "skos", "schema", "dcterms", "prov", "rdfs", "xsd"))
+    "pl", "dom", "lev", "bar", "sol", "mod", "skos", "schema", "dcterms", "prov", "rdfs", "xsd", "gcom"))
 
 EXAMPLES: dict[str, ExampleQuery] = {}
 
@@ -313,6 +313,89 @@ SELECT ?city ?year ?sector ?domain ?tonnes WHERE {
 ORDER BY ?city ?year DESC(?tonnes)
 """)
 
+_ex("gcom-city-links", "Concept links from a city's Covenant of Mayors plan",
+    "The emission domains, levers and solution types a city's planned GCoM actions imply "
+    "(graph gcom: JRC GCoM - MyCovenant, CC BY 4.0), with the share of its actions behind each "
+    "link, the link's score (share over the city's largest share in that scheme) and the actions. "
+    "Bind ?cityName (e.g. \"Matosinhos\") to keep one city.",
+    """
+SELECT ?cityName ?concept ?label ?share ?score ?actions ?evidenceText WHERE {
+  ?sig gcom:describes ?city ; pl:hasConceptLink ?l .
+  ?city schema:name ?cityName .
+  ?l pl:concept ?concept ; pl:score ?score ; gcom:share ?share ; gcom:actions ?actions .
+  ?concept skos:prefLabel ?label .
+  OPTIONAL { ?l pl:evidence/gcom:actionText ?evidenceText }
+}
+ORDER BY ?cityName DESC(?share) ?concept ?evidenceText
+""", cityName="a city name as in the dataset, e.g. \"Matosinhos\"")
+
+_ex("gcom-emission-shares", "Where a city's emissions are (GCoM inventories)",
+    "Share of each signatory's latest inventoried emissions per emission domain, with the "
+    "inventory year; dataset cities where the signatory is matched to one.",
+    """
+SELECT ?signatory ?country ?city ?year ?domain ?share WHERE {
+  ?sig gcom:emissionShare ?e ; schema:name ?signatory ; schema:addressCountry ?country .
+  ?e gcom:domain/skos:notation ?domain ; gcom:share ?share ; gcom:year ?year .
+  OPTIONAL { ?sig gcom:describes/schema:name ?city }
+}
+ORDER BY ?signatory DESC(?share)
+""")
+
+_ex("gcom-mapping", "How GCoM sectors, instruments and measures map onto peerlearn concepts",
+    "The SKOS mapping (ontology/vocabularies/gcom.ttl) the derived links follow: each GCoM "
+    "category, the mapping property (closeMatch 1.0, broadMatch 0.7, relatedMatch 0.4 in the "
+    "links) and the peerlearn concept.",
+    """
+SELECT ?category ?categoryLabel ?mapping ?concept ?conceptLabel WHERE {
+  VALUES ?mapping { skos:exactMatch skos:closeMatch skos:broadMatch skos:narrowMatch skos:relatedMatch }
+  ?category ?mapping ?concept ; skos:prefLabel ?categoryLabel .
+  ?concept skos:prefLabel ?conceptLabel .
+  FILTER(STRSTARTS(STR(?category), "https://w3id.org/peerlearn/concept/gcom-"))
+}
+ORDER BY ?category ?mapping ?concept
+""")
+
+_ex("gcom-transport-gap", "Signatories whose transport emissions are high but plan no transport action",
+    "Signatories where mobility is over 40% of the latest inventoried emissions and no planned "
+    "action has the transport sector.",
+    """
+SELECT ?signatory ?country ?share WHERE {
+  ?sig gcom:emissionShare ?e ; schema:name ?signatory ; schema:addressCountry ?country .
+  ?e gcom:domain dom:mobility ; gcom:share ?share .
+  FILTER(?share > 0.4)
+  FILTER NOT EXISTS { ?a gcom:plan/gcom:signatory ?sig ;
+                       gcom:category <https://w3id.org/peerlearn/concept/gcom-sector/transport> }
+}
+ORDER BY DESC(?share) ?signatory
+""")
+
+_ex("gcom-2050-no-monitoring", "Signatories committed to 2050 with no monitoring inventory",
+    "Signatories with a CoM2050 (climate neutrality) commitment and no inventory from a "
+    "monitoring report in the release.",
+    """
+SELECT ?signatory ?country ?population WHERE {
+  ?sig a gcom:Signatory ; gcom:commitment "CoM2050" ; schema:name ?signatory ; schema:addressCountry ?country .
+  OPTIONAL { ?sig gcom:population ?population }
+  FILTER NOT EXISTS { ?entry gcom:signatory ?sig ; a gcom:InventoryEntry }
+}
+ORDER BY DESC(?population) ?signatory
+""")
+
+
+_ex("gcom-signatory-links", "A Covenant signatory's concepts, from its planned actions",
+    "The peerlearn concepts (domains, levers, solution types) a signatory's planned actions imply "
+    "through the GCoM mapping, with the share of its actions behind each and one of them as "
+    "evidence. Bind ?city (e.g. \"Mechelen\", as written in the release) to keep one signatory.",
+    """
+SELECT ?city ?country ?concept ?label ?share ?actions ?example WHERE {
+  ?signatory a gcom:Signatory ; schema:name ?city ; schema:addressCountry ?country ; pl:hasConceptLink ?l .
+  ?l pl:concept ?concept ; gcom:share ?share ; gcom:actions ?actions .
+  OPTIONAL { ?concept skos:prefLabel ?label }
+  OPTIONAL { SELECT ?l (SAMPLE(?t) AS ?example) WHERE { ?l pl:evidence/gcom:actionText ?t } GROUP BY ?l }
+}
+ORDER BY ?city DESC(?share) ?concept
+""", city="a signatory's name as in the release, e.g. \"Mechelen\"")
+
 
 # ---------------------------------------------------------------- queries the code runs
 
@@ -393,7 +476,7 @@ SELECT ?t ?id ?cityId ?cohort ?interests WHERE {
 
 LINKS = PREFIXES + """
 SELECT ?s ?prop ?concept ?status ?score ?evidence WHERE {
-  ?s pl:hasConceptLink ?l .
+  ?s pl:hasConceptLink ?l ; dcterms:identifier ?sid .   # pilots and twins (not GCoM signatories)
   ?l pl:linkProperty ?prop ; pl:concept ?concept ; pl:status ?status .
   OPTIONAL { ?l pl:score ?scoreV }
   BIND(STR(?scoreV) AS ?score)  # full precision on Virtuoso too
@@ -407,6 +490,17 @@ SELECT ?s ?src WHERE {
   ?s dcterms:source ?src .
 }
 ORDER BY ?s ?src
+"""
+
+# Concept links a city's GCoM signatory implies (kg/ingest/gcom), with the first action as evidence.
+GCOM_LINKS = PREFIXES + """
+SELECT ?city ?concept ?score (MIN(STR(?ev)) AS ?evidence) WHERE {
+  ?sig gcom:describes ?city ; pl:hasConceptLink ?l .
+  ?l pl:concept ?concept ; pl:score ?scoreV .
+  BIND(STR(?scoreV) AS ?score)
+  OPTIONAL { ?l pl:evidence ?ev }
+}
+GROUP BY ?city ?concept ?score
 """
 
 NARRATIVES = PREFIXES + """

@@ -37,6 +37,7 @@ PREFIXES: dict[str, str] = {
     "sol": "https://w3id.org/peerlearn/concept/solution/",
     "mod": "https://w3id.org/peerlearn/concept/module/",
     "data": "https://w3id.org/peerlearn/data/",
+    "gcom": "https://w3id.org/peerlearn/gcom#",
     "skos": "http://www.w3.org/2004/02/skos/core#",
     "schema": "https://schema.org/",
     "dcterms": "http://purl.org/dc/terms/",

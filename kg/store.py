@@ -57,6 +57,10 @@ class Store(ABC):
         g.parse(data=data.decode("utf-8"), format="nt")
         self.replace_graph(name, g)
 
+    def replace_graph_ntriples_file(self, name: URIRef, path: str | os.PathLike) -> None:
+        """Replace named graph ``name`` with the N-Triples file at ``path`` (big graphs)."""
+        self.replace_graph_ntriples(name, Path(path).read_bytes())
+
     def query(self, sparql: str, bindings: Mapping[str, Node] | None = None, *,
               limit: int | None = None) -> QueryResult:
         """Run a SPARQL query; ``bindings`` maps variable names to terms.
@@ -169,6 +173,24 @@ class OxigraphStore(Store):
         except (OSError, ValueError):
             pass
         self._store.load(data, format=ox.RdfFormat.N_TRIPLES, to_graph=g)
+        if self.path is not None:
+            self._store.flush()
+
+    def graph_ntriples(self, name: URIRef) -> bytes:
+        """One named graph as N-Triples."""
+        ox = self._ox
+        return self._store.dump(format=ox.RdfFormat.N_TRIPLES, from_graph=ox.NamedNode(str(name)))
+
+    def replace_graph_ntriples_file(self, name: URIRef, path: str | os.PathLike) -> None:
+        """Bulk load (no transaction holding the whole file in memory): remove the graph, then
+        stream the file in. The caller has checked the data before, so only I/O can fail here."""
+        ox = self._ox
+        g = ox.NamedNode(str(name))
+        try:
+            self._store.remove_graph(g)
+        except (OSError, ValueError):
+            pass
+        self._store.bulk_load(path=str(path), format=ox.RdfFormat.N_TRIPLES, to_graph=g)
         if self.path is not None:
             self._store.flush()
 

@@ -65,7 +65,7 @@ class Matcher:
         from recommender.grounding import ContractSource, ProfileSource
         from recommender.narratives import ccc_passages
 
-        cat = read_catalog(store)
+        cat = read_catalog(store, gcom=settings.matching.gcom)
         self = cls.from_catalog(cat, settings, encoder=encoder)
         contracts = ccc_passages(store)
         self.passage_sources = [ProfileSource()] + ([ContractSource(contracts)] if contracts else [])

@@ -56,6 +56,8 @@ class DataSettings(_Public):
     sources: list = _f([], "Input files or folders for `peerlearn build`; empty means the bundled NZC dataset.")
     workdir: str = _f(".peerlearn", "Folder for the index, the embedding cache and other derived files.")
     ccc_dir: str = _f("../shared/data/ccc", "Folder of Climate City Contract Markdown files for `ingest-ccc` and `run --ccc`.")
+    gcom_dir: str = _f("../shared/data/gcom", "Folder of the Covenant of Mayors release (GCoM - MyCovenant, JRC) "
+                       "for `recruit`, `peers`, `recommend --city` and `evaluate-recruit`.")
 
 
 @dataclass(frozen=True, repr=False)
@@ -86,6 +88,8 @@ class MatchingSettings(_Public):
                                "assignment and its explanation, for a facilitator's look.")
     topics_per_direction: int = _f(4, "Learning topics suggested per direction for each pair.")
     tag_threshold: float = _f(0.35, "Minimum tagger score for an inferred (tagged) concept link.")
+    gcom: bool = _f(True, "Use the concept links the cities' Covenant of Mayors plans imply (graph `gcom`: "
+                    "the bundled extract, or `peerlearn ingest-gcom`); false leaves them out (ablation).")
     candidates: int = _f(100, "Most pilot activities scored per twin: a twin with more eligible ones "
                          "is scored only against candidates (nearest by narrative, by concept overlap "
                          "and by context; `recommender/candidates.py`). 0 scores every eligible pilot.")

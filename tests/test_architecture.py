@@ -111,12 +111,14 @@ LAYERS = (
      "narratives", "search", "feedback"),                                 # graph write-back, search
     ("matcher", "evaluate", "fit"),                                       # matching over a catalog
     ("result",),                                                          # one run's result, computed once
+    ("europe", "europe.profiles", "europe.rank", "europe.names", "europe.load",  # every GCoM signatory
+     "europe.mission", "europe.evaluate"),
     ("tables",),                                                          # rows of a run's tables
     ("reports.brief",),                                                   # the A4 pair brief
     ("reports", "reports.pdf", "outputs", "export"),                      # formats of the result
     ("pipeline",),                                                        # runs the stages
-    ("web", "web.pages", "web.warmup", "web.feedback", "cli", "cli.common", "cli.graph", "cli.matching",
-     "cli.corpus", "cli.publish", "cli.parser"),                                 # interfaces
+    ("web", "web.pages", "web.warmup", "web.feedback", "web.recruit", "cli", "cli.common", "cli.graph",
+     "cli.matching", "cli.corpus", "cli.publish", "cli.europe", "cli.parser"),                # interfaces
 )
 
 

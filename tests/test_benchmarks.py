@@ -34,3 +34,21 @@ def test_bench_scale_runs_and_prints_its_tables():
     assert "scoring: exhaustive, all" in text
     summary = text.split("### Summary")[1].splitlines()
     assert any(line.startswith("| 400 |") for line in summary)
+
+
+@pytest.mark.slow
+def test_bench_europe_runs_on_the_tiny_release(tmp_path):
+    """bench_europe end to end on the tiny GCoM release: every stage row, and the vectorised
+    scores equal the Python loop's."""
+    from tests.kg.gcom_release import write_release
+
+    gcom = write_release(tmp_path / "gcom")
+    out = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_europe.py"), "--gcom", str(gcom),
+                          "--repeat", "1", "--peers", "2"], capture_output=True, text=True, timeout=600, cwd=ROOT)
+    assert out.returncode == 0, out.stderr[-2000:]
+    for stage in ("read the release", "release into the graph", "profiles:", "score 65 pilots",
+                  "recruit: all 65 pilots", "peers: one city", "outputs: CSV + JSON"):
+        row = next(line for line in out.stdout.splitlines() if line.startswith(f"| {stage}"))
+        assert re.search(r"\| \d+\.\d{4} \|", row), row
+    assert "same scores: True" in out.stdout and "same: True" in out.stdout
+    assert "peak RSS" in out.stdout

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from recommender.cli.common import (
+    _require_store,
     _settings,
     _writable_store,
     command,
@@ -31,6 +32,48 @@ def cmd_ingest_ccc(args) -> int:
     finally:
         store.close()
     out(f"{batch.summary()}; run `peerlearn tag` and `peerlearn index` to use them")
+    return 0
+
+
+@command("ingest-gcom")
+def cmd_ingest_gcom(args) -> int:
+    """Read a whole GCoM - MyCovenant release (JRC, CC BY 4.0) into its own named graph (replaced on rerun)."""
+    from tqdm import tqdm
+
+    from kg.catalog import catalog
+    from kg.ingest.gcom.ingest import ingest_release, ingest_release_on_disk
+
+    settings = _settings(args)
+    st = settings.store
+    store = None if st.backend == "oxigraph" else _writable_store(settings)
+    if store is None:
+        _require_store(st.path)
+    bar = tqdm(total=0, unit=" signatories", file=sys.stderr, disable=args.quiet, leave=False)
+
+    def progress(step: str, n: int, total: int) -> None:
+        if total:
+            bar.total = total
+            bar.n = n
+            bar.set_description("graph")
+            bar.refresh()
+        else:
+            bar.set_description(step)
+
+    try:
+        if store is None:
+            result = ingest_release_on_disk(st.path, args.path, progress=progress)
+        else:
+            result = ingest_release(store, args.path, list(catalog(store).cities.values()), progress=progress)
+    finally:
+        bar.close()
+        if store is not None:
+            store.close()
+    for line in result.lines():
+        out(line)
+    if args.report:
+        Path(args.report).write_text("city\tstatus\tkind\tsignatory\tactions\tinventory\tother candidates\treason\n"
+                                     + "".join(f"{x}\n" for x in result.report.lines()), encoding="utf-8")
+        out(f"match report: {args.report}")
     return 0
 
 

@@ -40,7 +40,12 @@ def _print_ranked(ranked, cat, *, by_pilot: bool) -> None:
 
 @command("recommend")
 def cmd_recommend(args) -> int:
-    """Rank the pilot activities a twin can join, or (--pilot) the twins for a pilot activity."""
+    """Rank the pilot activities a twin can join, or (--pilot) the twins for a pilot activity, or
+    (--city) the pilot activities for any Covenant of Mayors signatory."""
+    if args.city:
+        from recommender.cli.europe import recommend_for_city
+
+        return recommend_for_city(args)
     m = _matcher(args)
     w = _weights(args, m)
     cat = m.catalog

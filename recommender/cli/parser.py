@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
-from recommender.cli.corpus import cmd_index, cmd_ingest_ccc, cmd_search, cmd_tag
-from recommender.cli.graph import cmd_build, cmd_query, cmd_run, cmd_settings, cmd_validate
+from recommender.cli import europe as _europe
+from recommender.cli.corpus import cmd_index, cmd_ingest_ccc, cmd_ingest_gcom, cmd_search, cmd_tag
+from recommender.cli.graph import cmd_build, cmd_profile, cmd_query, cmd_run, cmd_settings, cmd_validate
 from recommender.cli.matching import (
     cmd_assign,
     cmd_evaluate,
@@ -47,6 +48,11 @@ def build_parser() -> argparse.ArgumentParser:
     v = sub.add_parser("validate", help=cmd_validate.__doc__, description=cmd_validate.__doc__)
     v.add_argument("files", nargs="+", metavar="FILE")
 
+    pf = sub.add_parser("profile", help=cmd_profile.__doc__, description=cmd_profile.__doc__)
+    pf.add_argument("name", metavar="CITY-OR-TWIN-OR-PILOT", help="twin (Belfast, T1-belfast), pilot activity "
+                    "(C1-12, acronym) or city name")
+    pf.add_argument("--json", action="store_true")
+
     q = sub.add_parser("query", help=cmd_query.__doc__, description=cmd_query.__doc__)
     q.add_argument("text", nargs="?", help="SPARQL text, or - to read stdin")
     q.add_argument("--file", "-f", metavar="FILE", help="read the query from FILE")
@@ -85,6 +91,10 @@ def build_parser() -> argparse.ArgumentParser:
     rc.add_argument("twin", nargs="?", help="twin city name or id (e.g. Belfast, T1-belfast)")
     rc.add_argument("--pilot", metavar="PILOT", help="rank twins for this pilot activity instead")
     rc.add_argument("--cohort", type=int, help="the twin's cohort, where a city was a twin twice")
+    rc.add_argument("--city", metavar="NAME", help="rank pilot activities for any Covenant of Mayors signatory "
+                    "(name or organisation id; reads data.gcom_dir, or --gcom DIR)")
+    rc.add_argument("--in", dest="city_country", metavar="CC", help="with --city: its country, where the name is ambiguous")
+    rc.add_argument("--gcom", metavar="DIR", help="with --city: GCoM release folder (default: data.gcom_dir)")
     rc.add_argument("-k", type=int, default=5, help="how many to list (default 5)")
     rc.add_argument("--json", action="store_true")
     rc.add_argument("--include-declined", action="store_true",
@@ -138,6 +148,14 @@ def build_parser() -> argparse.ArgumentParser:
     ic.add_argument("--skip-unmatched", action="store_true",
                     help="with --strict: report files that match no city and go on")
 
+    ig = sub.add_parser("ingest-gcom", help=cmd_ingest_gcom.__doc__, description=cmd_ingest_gcom.__doc__)
+    ig.add_argument("path", metavar="PATH", help="folder with the release's files as published "
+                    "(df1_Signatories_2024.xlsx, tokens_lemma_new.txt.gz, df_EIners_MR.xlsx, "
+                    "cov_emissions2005_2030.txt, df2A_1.xlsx)")
+    ig.add_argument("--report", metavar="FILE", help="write the match report (every dataset city: matched or "
+                    "not, and why) as TSV")
+    ig.add_argument("--quiet", action="store_true", help="no progress bar on stderr")
+
     tg = sub.add_parser("tag", help=cmd_tag.__doc__, description=cmd_tag.__doc__)
     tg.add_argument("--text", help="tag this text and print the concepts (writes nothing)")
     tg.add_argument("--keywords", action="store_true", help="with --text: use the keyword baseline")
@@ -179,4 +197,4 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-EXTRA_PARSERS: list[Callable] = []
+EXTRA_PARSERS: list[Callable] = [_europe.register]

@@ -88,6 +88,10 @@ def cmd_serve(args) -> int:
 
         if warmup is not None:  # one request: a page waits for the build rather than saying "warming up"
             routes = facilitator_routes(warmup.wait_for)
+        if warmup is not None:
+            from recommender.web.recruit import recruit_routes
+
+            routes = [*routes, *recruit_routes(path, settings, wait=True)]
         app = create_app(path, config, extra_routes=routes, log=lambda line: None)
         with TestClient(app, base_url=f"http://{config.host}:{config.port}") as client:
             res = client.get(args.get, headers={"Accept": args.accept} if args.accept else {})
@@ -96,5 +100,9 @@ def cmd_serve(args) -> int:
         if res.status_code >= 400:
             raise PeerlearnError(f"GET {args.get} answered {res.status_code}")
         return 0
+    if warmup is not None:
+        from recommender.web.recruit import recruit_routes
+
+        routes = [*routes, *recruit_routes(path, settings)]
     serve(path, config, extra_routes=routes, services=services, log=out)
     return 0

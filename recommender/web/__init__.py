@@ -118,7 +118,10 @@ def make_app(store_path, settings, *, matcher=None, log: Callable[[str], None] |
     else:
         factory = matcher_warmup(store_path, settings)
         services = {"recommender": factory}
-    return create_app(store_path, config_from(settings.server), extra_routes=facilitator_routes(factory),
+    from recommender.web.recruit import recruit_routes
+
+    routes = [*facilitator_routes(factory), *recruit_routes(store_path, settings)]
+    return create_app(store_path, config_from(settings.server), extra_routes=routes,
                       log=log, services=services)
 
 
