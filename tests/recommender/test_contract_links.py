@@ -1,0 +1,58 @@
+"""Contracts in both profiles (issue 13, item 4): a city's Climate City Contract informs its
+twin and every pilot activity the city runs, with the real bundled model."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from kg import build, catalog
+from recommender.narratives import contract_links, ingest_ccc, tag_store
+from tests.conftest import MINI, ROOT
+
+WESTFORD_CCC = ROOT / "tests" / "fixtures" / "ccc" / "westford.md"
+
+
+def test_an_activity_weighs_each_city_contract_equally():
+    """Hand-computed: three cities run the activity, two have contracts; a concept one of
+    those two contracts gives keeps half its score, one both give their mean."""
+    passages = {"a": [("pa", "A-3", "x")], "b": [("pb", "A-3", "y")]}       # city c has no contract
+    by_city = {"a": {"bar:financial": ("barrier", 0.6, "pa"), "bar:capacity": ("barrier", 0.5, "pa")},
+               "b": {"bar:financial": ("barrier", 0.4, "pb")}}
+    links = contract_links(["a", "b", "c"], passages, by_city)
+    assert links == {"bar:capacity": ("barrier", 0.25, ["pa"]),
+                     "bar:financial": ("barrier", pytest.approx(0.5), ["pa", "pb"])}
+    assert contract_links(["a"], passages, by_city)["bar:capacity"] == ("barrier", 0.5, ["pa"])
+    assert contract_links(["c"], passages, by_city) == {}
+
+
+def test_a_pilot_city_contract_gives_the_activity_links_with_passages(tmp_path, encoder):
+    """P2 is run by Southby and Eastwick; only Southby has a contract (Westford's text under
+    Southby's name). P2 gets contract links whose evidence are Southby's passages, with the
+    scores the same contract gives the twin T1-westford; matching reads them as tags."""
+    store = build([MINI], backend="oxigraph", path=tmp_path / "store")
+    southby = tmp_path / "southby.md"
+    shutil.copy(WESTFORD_CCC, southby)
+    ingest_ccc(store, [WESTFORD_CCC, southby], say=lambda s: None)
+    tag_store(store, encoder, threshold=0.35, say=lambda s: None)
+    rows = store.query("""PREFIX pl: <https://w3id.org/peerlearn/ontology#>
+        SELECT ?owner ?link ?concept ?score ?p WHERE {
+          ?s pl:hasConceptLink ?link ; <http://purl.org/dc/terms/identifier> ?owner .
+          ?link pl:concept ?concept ; pl:score ?score ; pl:evidence ?p .
+          FILTER(CONTAINS(STR(?link), "/tag/contract/"))
+          ?nar pl:passage ?p . ?city pl:narrative ?nar ; <http://purl.org/dc/terms/identifier> ?cityId }""")
+    got: dict[str, dict[str, float]] = {}
+    for r in rows.records():
+        got.setdefault(str(r["owner"]), {})[str(r["concept"])] = float(r["score"])
+    assert {"P2", "T1-westford"} <= set(got)
+    assert "P1" not in got and "P3" not in got      # Northam's document has no modules, Eastwick no contract
+    assert got["P2"] == got["T1-westford"]           # one city with a contract: its scores, undiluted
+    assert any("barrier" in c for c in got["P2"]) and any("domains" in c or "/domain" in c for c in got["P2"])
+    evidence = store.query("""PREFIX pl: <https://w3id.org/peerlearn/ontology#>
+        SELECT DISTINCT ?city WHERE { <https://w3id.org/peerlearn/data/pilot/P2> pl:hasConceptLink ?l .
+          ?l pl:evidence ?p . ?n pl:passage ?p . ?c pl:narrative ?n ; <http://purl.org/dc/terms/identifier> ?city }""")
+    assert [str(r["city"]) for r in evidence.records()] == ["southby"]
+    p2 = catalog(store).pilots["P2"]
+    assert any(link.status == "tagged" and link.evidence.startswith("https://w3id.org/peerlearn/data/ccc/southby")
+               for link in p2.barriers + p2.domains + p2.levers)
