@@ -14,6 +14,7 @@ from kg.errors import NotFoundError
 from kg.model import Catalog, PilotActivity, Twin
 from recommender.assignment import Overrides, assign
 from recommender.candidates import candidate_pairs, candidate_split
+from recommender.narratives import contract_texts
 from recommender.profiles import make_encoder, profile_vectors
 from recommender.scoring import MatchContext, score_pairs
 from recommender.similarity import narrative_table, proximities
@@ -57,19 +58,21 @@ class Matcher:
     @classmethod
     def from_store(cls, store, settings, *, encoder=None) -> Matcher:
         """Read the catalog from ``store`` and precompute similarities (``encoder=None``
-        builds the configured one; ``encoder=False`` leaves narrative similarity out)."""
+        builds the configured one; ``encoder=False`` leaves narrative similarity out). Profile
+        vectors include the cities' ingested contracts (``profile_vectors``)."""
         cat = read_catalog(store)
-        return cls.from_catalog(cat, settings, encoder=encoder)
+        contracts = contract_texts(store) if encoder is not False else None
+        return cls.from_catalog(cat, settings, encoder=encoder, contracts=contracts)
 
     @classmethod
-    def from_catalog(cls, cat: Catalog, settings, *, encoder=None) -> Matcher:
+    def from_catalog(cls, cat: Catalog, settings, *, encoder=None, contracts=None) -> Matcher:
         m = settings.matching
         self = cls(cat, dict(m.weights), m.capacity, m.per_twin, m.overload_penalty, m.topics_per_direction,
                    candidate_limit=m.candidates)
         if encoder is None:
             encoder = make_encoder(settings)
         if encoder is not False and cat.twins and cat.pilots:
-            self._vectors = profile_vectors(cat, encoder)
+            self._vectors = profile_vectors(cat, encoder, contracts=contracts)
             self.context.narrative = narrative_table(*self._vectors)
         self.context.proximity = proximities(cat)
         self._generate = m.candidates > 0

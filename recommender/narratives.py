@@ -35,7 +35,7 @@ from kg.model import City
 from kg.namespaces import DATA, GRAPHS, PL
 from kg.store import Store
 from recommender.provenance import activity, add_setting
-from recommender.tagging import ConceptTagger, sentences
+from recommender.tagging import ConceptTagger, assertive, sentences
 
 PROPERTY = {  # (role, scheme) -> direct property a tag qualifies
     ("pilot", "domain"): PL.worksInDomain, ("pilot", "lever"): PL.usesLever,
@@ -104,6 +104,19 @@ def ccc_passages(store: Store) -> dict[str, list[tuple[str, str, str]]]:
     out: dict[str, list[tuple[str, str, str]]] = {}
     for r in store.query(PASSAGES).records():
         out.setdefault(str(r["owner"]), []).append((str(r["p"]), str(r["section"]), str(r["text"])))
+    return out
+
+
+def contract_texts(store: Store) -> dict[str, list[str]]:
+    """City id -> the passages of its ingested contract that describe it in a profile: the
+    sections tagging reads (``SECTIONS_BY_SCHEME``), each read as tagging reads it (without
+    what says nothing), so their vectors are the ones tagging cached."""
+    sections = set().union(*SECTIONS_BY_SCHEME.values())
+    out: dict[str, list[str]] = {}
+    for city, ps in ccc_passages(store).items():
+        texts = [t for t in (assertive(text) for _, sec, text in ps if sec in sections) if t]
+        if texts:
+            out[city] = texts
     return out
 
 

@@ -56,3 +56,37 @@ def test_a_pilot_city_contract_gives_the_activity_links_with_passages(tmp_path, 
     p2 = catalog(store).pilots["P2"]
     assert any(link.status == "tagged" and link.evidence.startswith("https://w3id.org/peerlearn/data/ccc/southby")
                for link in p2.barriers + p2.domains + p2.levers)
+
+
+def test_contracts_move_profile_vectors_halfway(tmp_path, encoder):
+    """Northam's twin says nothing of itself (its profile text is its name); with a contract
+    for Northam its vector is the bisector of its text vector and the contract's mean passage
+    vector, and the matcher's narrative similarities use it."""
+    import numpy as np
+
+    from recommender.matcher import Matcher
+    from recommender.narratives import contract_texts
+    from recommender.profiles import profile_vectors
+    from recommender.settings import load_settings
+
+    store = build([MINI], backend="oxigraph", path=tmp_path / "store")
+    cat = catalog(store)
+    plain_t, plain_p = profile_vectors(cat, encoder)
+    before = Matcher.from_store(store, load_settings(), encoder=encoder).context.narrative
+    northam = tmp_path / "northam.md"
+    shutil.copy(WESTFORD_CCC, northam)
+    ingest_ccc(store, [northam], say=lambda s: None)
+    texts = contract_texts(store)
+    assert set(texts) == {"northam"} and texts["northam"]
+    with_t, with_p = profile_vectors(cat, encoder, contracts=texts)
+    mean = encoder.encode(texts["northam"]).mean(axis=0)
+    mean /= np.linalg.norm(mean)
+    v, text_v = with_t["T1-northam"], plain_t["T1-northam"]
+    assert float(v @ text_v) == pytest.approx(float(v @ mean), abs=1e-5)     # halfway between them
+    assert float(v @ mean) > float(text_v @ mean)
+    assert np.allclose(with_p["P1"], (plain_p["P1"] + mean) / np.linalg.norm(plain_p["P1"] + mean), atol=1e-5)
+    assert np.allclose(with_t["T1-riverton"], plain_t["T1-riverton"])        # no contract: unchanged
+    after = Matcher.from_store(store, load_settings(), encoder=encoder).context.narrative
+    key = ("T1-westford", "P1")                       # P1 is Northam's activity
+    assert after[key] != pytest.approx(before[key], abs=1e-4)
+    assert after[("T1-westford", "P3")] == pytest.approx(before[("T1-westford", "P3")], abs=1e-6)
