@@ -90,3 +90,25 @@ def test_contracts_move_profile_vectors_halfway(tmp_path, encoder):
     key = ("T1-westford", "P1")                       # P1 is Northam's activity
     assert after[key] != pytest.approx(before[key], abs=1e-4)
     assert after[("T1-westford", "P3")] == pytest.approx(before[("T1-westford", "P3")], abs=1e-6)
+
+
+def test_index_holds_module_passages_not_the_text_around_them(tmp_path, encoder):
+    """A structured contract's text outside its modules (cover, foreword) is not indexed; a
+    document without modules is indexed by its headings (all "intro")."""
+    from recommender.search import build_indexes, collect_items
+
+    store = build([MINI], backend="oxigraph", path=tmp_path / "store")
+    text = WESTFORD_CCC.read_text(encoding="utf-8")
+    foreword = ("## Foreword by the mayor\n\nOur city thanks every resident, partner and colleague who "
+                "worked on this plan over two years of meetings, workshops and consultations.\n\n")
+    westford = tmp_path / "westford.md"
+    westford.write_text(text.replace("## Module A-1", foreword + "## Module A-1", 1), encoding="utf-8")
+    northam = ROOT / "tests" / "fixtures" / "ccc" / "northam.md"
+    ingest_ccc(store, [westford, northam], say=lambda s: None)
+    sections = {}
+    for it in collect_items(store)["passage"]:
+        sections.setdefault(it.id.split("/passage/")[0].rsplit("/", 1)[-1], []).append(it.source.rsplit(" ", 1)[-1])
+    assert "intro" not in sections["westford"] and {"A-3", "B-2"} <= set(sections["westford"])
+    assert set(sections["northam"]) == {"intro"} and len(sections["northam"]) == 4
+    counts = build_indexes(store, encoder, tmp_path / "index")
+    assert counts["passage"] == len(sections["westford"]) + 4
