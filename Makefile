@@ -24,8 +24,11 @@ setup: $(STAMP)
 assets:
 	@if [ -f package-lock.json ]; then npm ci --no-audit --no-fund --loglevel=error; fi
 
+# The Climate City Contracts of the dataset's cities, when the shared data sits beside the clone.
+CCC ?= ../shared/data/ccc
+
 demo: setup assets
-	$(VENV)/bin/peerlearn run --out out
+	$(VENV)/bin/peerlearn run --out out $(if $(wildcard $(CCC)/*.md),--ccc $(CCC))
 
 lint: setup
 	$(VENV)/bin/ruff check .

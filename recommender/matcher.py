@@ -15,6 +15,7 @@ from kg.model import Catalog, PilotActivity, Twin
 from recommender.assignment import Overrides, assign
 from recommender.candidates import candidate_pairs, candidate_split
 from recommender.grounding import EvidenceFinder
+from recommender.narratives import contract_texts
 from recommender.profiles import make_encoder, profile_vectors
 from recommender.scoring import MatchContext, score_pairs
 from recommender.similarity import narrative_table, proximities
@@ -61,25 +62,28 @@ class Matcher:
     @classmethod
     def from_store(cls, store, settings, *, encoder=None) -> Matcher:
         """Read the catalog from ``store`` and precompute similarities (``encoder=None``
-        builds the configured one; ``encoder=False`` leaves narrative similarity out)."""
+        builds the configured one; ``encoder=False`` leaves narrative similarity out). Profile
+        vectors include the cities' ingested contracts (``profile_vectors``); topics quote the
+        profiles' and the contracts' passages."""
         from recommender.grounding import ContractSource, ProfileSource
         from recommender.narratives import ccc_passages
 
         cat = read_catalog(store, gcom=settings.matching.gcom)
-        self = cls.from_catalog(cat, settings, encoder=encoder)
-        contracts = ccc_passages(store)
-        self.passage_sources = [ProfileSource()] + ([ContractSource(contracts)] if contracts else [])
+        contracts = contract_texts(store) if encoder is not False else None
+        self = cls.from_catalog(cat, settings, encoder=encoder, contracts=contracts)
+        passages = ccc_passages(store)
+        self.passage_sources = [ProfileSource()] + ([ContractSource(passages)] if passages else [])
         return self
 
     @classmethod
-    def from_catalog(cls, cat: Catalog, settings, *, encoder=None) -> Matcher:
+    def from_catalog(cls, cat: Catalog, settings, *, encoder=None, contracts=None) -> Matcher:
         m = settings.matching
         self = cls(cat, dict(m.weights), m.capacity, m.per_twin, m.overload_penalty, m.topics_per_direction,
                    candidate_limit=m.candidates, weak_threshold=m.weak_threshold)
         if encoder is None:
             encoder = make_encoder(settings)
         if encoder is not False and cat.twins and cat.pilots:
-            self._vectors = profile_vectors(cat, encoder)
+            self._vectors = profile_vectors(cat, encoder, contracts=contracts)
             self.context.narrative = narrative_table(*self._vectors)
         self.context.proximity = proximities(cat)
         self._generate = m.candidates > 0

@@ -1,9 +1,12 @@
 """Narratives into evidence: Climate City Contracts into the knowledge graph, and concept
 tags (inferred links with their passages) from narratives and contracts.
 
-Tagging reads pilot and twin narratives sentence by sentence, and for twins whose city has an
-ingested contract, the contract's passages: A-3 (barriers and opportunities) for barriers,
-B-2 and C-1/C-2 (portfolio, governance, social innovation) for domains and levers.
+Tagging reads pilot and twin narratives sentence by sentence, and the ingested contracts of
+their cities (each contract once, however many pilots and twins share the city): A-3
+(barriers and opportunities) for barriers, B-2 and C-1/C-2 (portfolio, governance, social
+innovation) for domains and levers, and C-3 (funding) for levers. A contract informs its city's twin and every
+pilot activity its city runs (``contract_links``: how a city-level document weighs in an
+activity's profile).
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ from kg.model import City
 from kg.namespaces import DATA, GRAPHS, PL
 from kg.store import Store
 from recommender.provenance import activity, add_setting
-from recommender.tagging import ConceptTagger, Tag, sentences
+from recommender.tagging import ConceptTagger, assertive, sentences
 
 PROPERTY = {  # (role, scheme) -> direct property a tag qualifies
     ("pilot", "domain"): PL.worksInDomain, ("pilot", "lever"): PL.usesLever,
@@ -104,6 +107,19 @@ def ccc_passages(store: Store) -> dict[str, list[tuple[str, str, str]]]:
     return out
 
 
+def contract_texts(store: Store) -> dict[str, list[str]]:
+    """City id -> the passages of its ingested contract that describe it in a profile: the
+    sections tagging reads (``SECTIONS_BY_SCHEME``), each read as tagging reads it (without
+    what says nothing), so their vectors are the ones tagging cached."""
+    sections = set().union(*SECTIONS_BY_SCHEME.values())
+    out: dict[str, list[str]] = {}
+    for city, ps in ccc_passages(store).items():
+        texts = [t for t in (assertive(text) for _, sec, text in ps if sec in sections) if t]
+        if texts:
+            out[city] = texts
+    return out
+
+
 def tagging_activity(g: Graph, tagger: ConceptTagger, when: datetime | None = None) -> URIRef:
     """The ``pl:TaggingRun`` behind a tags graph: when, the software, the encoder's model id
     (name and precision) and the threshold the tagger used."""
@@ -118,53 +134,86 @@ def tagging_activity(g: Graph, tagger: ConceptTagger, when: datetime | None = No
 
 
 def tag_graph(store: Store, tagger: ConceptTagger, *, when: datetime | None = None) -> tuple[Graph, int]:
-    """Tag every pilot and twin; return the tags graph (with its ``pl:TaggingRun``) and the
-    number of links."""
+    """Tag every pilot and twin from its narrative, and from the contracts of its cities
+    (``contract_links``); return the tags graph (with its ``pl:TaggingRun``) and the number of
+    links."""
     cat = read_catalog(store)
     passages = ccc_passages(store)
     g = Graph()
     run = tagging_activity(g, tagger, when)
-    jobs: list[tuple[str, str, str, list[str], list[URIRef | None], set[str] | None]] = []
-    for role, items in (("pilot", cat.pilots.values()), ("twin", cat.twins.values())):
-        for item in items:
-            sents = sentences(item.narrative)
-            if sents:
-                nodes = [URIRef(f"{item.iri}/narrative-sentence/{i}") for i in range(len(sents))]
-                jobs.append((role, item.iri, "narrative", sents, nodes, None))
-            if role == "twin" and item.city in passages:
-                for scheme, sections in SECTIONS_BY_SCHEME.items():
-                    ps = [(iri, text) for iri, sec, text in passages[item.city] if sec in sections]
-                    if ps:
-                        jobs.append((role, item.iri, "ccc", [t for _, t in ps], [URIRef(i) for i, _ in ps],
-                                     {scheme}))
-    results = tagger.tag_many([j[3] for j in jobs])
+    people = [("pilot", p) for p in cat.pilots.values()] + [("twin", t) for t in cat.twins.values()]
+    jobs: list[tuple[str, str, list[str]]] = []       # (role, subject IRI, sentences)
+    for role, item in people:
+        sents = sentences(item.narrative)
+        if sents:
+            jobs.append((role, item.iri, sents))
+    cities = sorted({c for role, item in people for c in (item.cities if role == "pilot" else (item.city,))
+                     if c in passages})
+    city_jobs: list[tuple[str, str, list[tuple[str, str]]]] = []   # (city, scheme, [(passage IRI, text)])
+    for city in cities:
+        for scheme, sections in SECTIONS_BY_SCHEME.items():
+            ps = [(iri, text) for iri, sec, text in passages[city] if sec in sections]
+            if ps:
+                city_jobs.append((city, scheme, ps))
+    results = tagger.tag_many([j[2] for j in jobs] + [[t for _, t in ps] for _, _, ps in city_jobs])
     count = 0
-    for (role, iri, source, texts, nodes, schemes), tags in zip(jobs, results):
+    for (role, iri, sents), tags in zip(jobs, results[:len(jobs)]):
         for tag in tags:
-            if schemes is not None and tag.scheme not in schemes:
-                continue
-            count += _add_tag(g, URIRef(iri), role, source, tag, nodes[tag.passage_index], texts, run)
+            node = URIRef(f"{iri}/narrative-sentence/{tag.passage_index}")
+            count += _add_tag(g, URIRef(iri), role, "narrative", tag.concept, tag.scheme, tag.score, [node], run)
+            g.add((node, RDF.type, PL.Passage))
+            g.add((node, PL.text, Literal(sents[tag.passage_index])))
+            g.add((node, PL.section, Literal("narrative")))
+            g.add((node, PL.position, Literal(tag.passage_index, datatype=XSD.integer)))
+    by_city: dict[str, dict[str, tuple[str, float, str]]] = {}   # city -> concept -> (scheme, score, passage)
+    for (city, scheme, ps), tags in zip(city_jobs, results[len(jobs):]):
+        for tag in tags:
+            if tag.scheme == scheme:
+                by_city.setdefault(city, {})[tag.concept] = (scheme, tag.score, ps[tag.passage_index][0])
+    for role, item in people:
+        mine = item.cities if role == "pilot" else (item.city,)
+        for concept, (scheme, score, evidence) in contract_links(mine, passages, by_city).items():
+            count += _add_tag(g, URIRef(item.iri), role, "contract", concept, scheme, score,
+                              [URIRef(e) for e in evidence], run)
     return g, count
 
 
-def _add_tag(g: Graph, subject: URIRef, role: str, source: str, tag: Tag, node: URIRef, texts,
-             run: URIRef) -> int:
-    prop = PROPERTY[(role, tag.scheme)]
-    code = tag.concept.rstrip("/").rsplit("/", 1)[-1]
-    link = URIRef(f"{subject}/tag/{source}/{tag.scheme}/{code}")
+def contract_links(cities: Sequence[str], passages: dict, by_city: dict[str, dict[str, tuple[str, float, str]]]
+                   ) -> dict[str, tuple[str, float, list[str]]]:
+    """Concept -> (scheme, score, evidence passages) that the contracts of ``cities`` give a
+    twin (one city) or a pilot activity (its cities).
+
+    A contract speaks for its whole city, an activity for the cities that run it: each city
+    with an ingested contract has one vote, its tag score for the concept (0 when its contract
+    does not give the concept), and the activity's score is the mean of the votes. A concept
+    all of an activity's contracts give keeps its score; one that one city in three gives keeps
+    a third. Cities without a contract do not vote (they say nothing either way). A twin has
+    one city, so its contract links carry the contract's tag scores. Matching then weighs
+    them as every tag (half the score); the evidence is each voting city's best passage."""
+    voters = [c for c in dict.fromkeys(cities) if c in passages]
+    out: dict[str, tuple[str, float, list[str]]] = {}
+    for concept in sorted({k for c in voters for k in by_city.get(c, {})}):
+        hits = [by_city[c][concept] for c in voters if concept in by_city.get(c, {})]
+        score = sum(h[1] for h in hits) / len(voters)
+        out[concept] = (hits[0][0], score, [h[2] for h in hits])
+    return out
+
+
+def _add_tag(g: Graph, subject: URIRef, role: str, source: str, concept: str, scheme: str, score: float,
+             evidence: Sequence[URIRef], run: URIRef) -> int:
+    """One tagged link; its IRI names its source: ``.../tag/narrative/...`` or ``.../tag/contract/...``."""
+    prop = PROPERTY[(role, scheme)]
+    code = concept.rstrip("/").rsplit("/", 1)[-1]
+    link = URIRef(f"{subject}/tag/{source}/{scheme}/{code}")
     g.add((subject, PL.hasConceptLink, link))
     g.add((link, RDF.type, PL.ConceptLink))
-    g.add((link, PL.concept, URIRef(tag.concept)))
+    g.add((link, PL.concept, URIRef(concept)))
     g.add((link, PL.linkProperty, prop))
     g.add((link, PL.status, PL.Tagged))
-    g.add((link, PL.score, Literal(round(min(1.0, max(0.0, tag.score)), 6), datatype=XSD.double)))
-    g.add((link, PL.evidence, node))
+    g.add((link, PL.score, Literal(round(min(1.0, max(0.0, score)), 6), datatype=XSD.double)))
+    for node in evidence:
+        g.add((link, PL.evidence, node))
     g.add((link, PROV.wasGeneratedBy, run))
-    if source == "narrative":
-        g.add((node, RDF.type, PL.Passage))
-        g.add((node, PL.text, Literal(texts[tag.passage_index])))
-        g.add((node, PL.section, Literal("narrative")))
-        g.add((node, PL.position, Literal(tag.passage_index, datatype=XSD.integer)))
     return 1
 
 

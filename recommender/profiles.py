@@ -1,11 +1,12 @@
 """What the encoder reads of a twin or pilot activity (``profile_text``), their unit-length
-profile vectors, and the configured encoder that makes them (``make_encoder``). The
+profile vectors (with their cities' contracts where given), and the configured encoder that
+makes them (``make_encoder``). The
 narrative candidate source, the narrative signal and the search index all embed these texts.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -23,15 +24,58 @@ def profile_text(cat: Catalog, item: Twin | PilotActivity) -> str:
     return "\n".join(p for p in parts if p).strip()
 
 
-def profile_vectors(cat: Catalog, encoder, twin_ids: Iterable[str] | None = None
+def profile_vectors(cat: Catalog, encoder, twin_ids: Iterable[str] | None = None, *,
+                    contracts: Mapping[str, Sequence[str]] | None = None
                     ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
-    """Unit-length profile vectors (``profile_text``) of the given twins (default all)
-    and of every pilot: ``({twin id: vector}, {pilot id: vector})``."""
+    """Unit-length profile vectors of the given twins (default all) and of every pilot:
+    ``({twin id: vector}, {pilot id: vector})``.
+
+    Without ``contracts`` a profile vector is its ``profile_text``'s. ``contracts`` (city id ->
+    the contract passages that describe it, ``recommender.narratives.contract_texts``) adds the
+    cities' contracts: a city's contract vector is the mean of its passages' vectors; a twin's
+    or activity's contract vector the mean of its cities' (cities without a contract are left
+    out); the profile vector is the normalised sum of the unit text vector and the unit
+    contract vector, so what the twin or activity says of itself and what its cities' contracts
+    say count equally (its direction is their bisector)."""
     twins = [cat.twins[t] for t in (twin_ids if twin_ids is not None else cat.twins)]
     pilots = list(cat.pilots.values())
     tv = np.asarray(encoder.encode([profile_text(cat, t) for t in twins]), dtype=np.float32)
     pv = np.asarray(encoder.encode([profile_text(cat, p) for p in pilots]), dtype=np.float32)
+    if contracts:
+        city_vec = _contract_vectors(encoder, contracts)
+        tv = _with_contracts(tv, [(t.city,) for t in twins], city_vec)
+        pv = _with_contracts(pv, [p.cities for p in pilots], city_vec)
     return ({t.id: tv[i] for i, t in enumerate(twins)}, {p.id: pv[j] for j, p in enumerate(pilots)})
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    n = float(np.linalg.norm(v))
+    return (v / n).astype(np.float32) if n else v.astype(np.float32)
+
+
+def _contract_vectors(encoder, contracts: Mapping[str, Sequence[str]]) -> dict[str, np.ndarray]:
+    """City id -> unit mean of its contract passages' vectors (one encoding call for all)."""
+    cities = [c for c in sorted(contracts) if contracts[c]]
+    flat = [t for c in cities for t in contracts[c]]
+    if not flat:
+        return {}
+    vectors = np.asarray(encoder.encode(flat), dtype=np.float32)
+    out, start = {}, 0
+    for c in cities:
+        n = len(contracts[c])
+        out[c] = _unit(vectors[start:start + n].mean(axis=0))
+        start += n
+    return out
+
+
+def _with_contracts(text_vectors: np.ndarray, cities: Sequence[Sequence[str]],
+                    city_vec: Mapping[str, np.ndarray]) -> np.ndarray:
+    out = text_vectors.copy()
+    for i, own in enumerate(cities):
+        vs = [city_vec[c] for c in dict.fromkeys(own) if c in city_vec]
+        if vs:
+            out[i] = _unit(_unit(text_vectors[i]) + _unit(np.mean(vs, axis=0)))
+    return out
 
 
 def make_encoder(settings):

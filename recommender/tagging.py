@@ -10,6 +10,13 @@ label or an alternative label occurs in the text.
 
 Tags enter the knowledge graph as ``pl:ConceptLink`` with status ``pl:Tagged``, a score and
 ``pl:evidence`` pointing at the passage: inferred links, distinct from stated ones.
+
+A sentence that denies or says nothing is known ("No public source states its interests, so
+no emission domains, levers or barriers are recorded."; a contract cell "Not applicable")
+never creates a link (``says_nothing``): the model reads it as being about data gaps or
+barriers, so before this rule 94 tags on 43 pilots and twins rested on such sentences.
+Tagging reads each passage without its such sentences (and table cells); a passage with
+nothing else cannot be evidence. This is the one home of that rule.
 """
 
 from __future__ import annotations
@@ -24,6 +31,24 @@ from kg.model import Catalog, Concept
 
 SCHEMES = ("domain", "lever", "barrier")
 _SENTENCE = re.compile(r"(?<=[.!?;])\s+(?=[A-Z0-9\"'(])")
+# the units a passage is judged by: sentences, and the cells of tables the CCC reader flattened to "a | b"
+_UNIT = re.compile(r"((?<=[.!?;])\s+(?=[A-Z0-9\"'(])|\s+\|\s+|\n+)")
+# "says nothing is known": a negation whose scope (the next 12 words of its clause) reaches a word about sources,
+# records or statements ("no public source states", "is not published", "are not known"), sources
+# that do not say, "gives no" / "describe no", "not public", or a placeholder cell; "not only", "not just", "not to mention" assert.
+_NEG = r"(?:no|not|none|neither|nor|never|without|cannot|\w+n't)"
+_META = (r"(?:the\s+sources|source\s+(?:states?|says?|gives?)|public\s+sources?|published|publish|records?|recorded|"
+         r"stat(?:e|es|ed)|says?|said|gives?|(?:are|is|was|were|be)\s+given|describes?|described|mentions?|"
+         r"mentioned|known|specif(?:y|ies|ied)|documented|detailed|reported|applicable|identified)")
+_DENIAL = re.compile(
+    rf"\b(?!not\s+(?:only|just|merely|to\s+mention)\b){_NEG}\b(?:[^\w.;:|]+\w+){{0,11}}?[^\w.;:|]+{_META}\b"
+    r"|\b(?:gives?|describes?|records?|states?|says?|mentions?|specif(?:y|ies))\s+(?:no|neither|nothing)\b"
+    r"|\b(?:sources?|documents?|applications?(?:\s+forms?)?)\s+(?:(?:do|does|did|are|is|were|was)\s+)?(?:not|n't)\b"
+    r"|\bno\s+(?:further\s+|more\s+)?(?:information|details)\b"
+    r"|\bnot\s+(?:made\s+)?public(?:ly\s+available)?\s*(?:[.;,:)]|$)|\bunpublished\b",
+    re.I)
+_PLACEHOLDER = re.compile(r"^\W*(?:n/?a|n\.a\.?|none|nil|tbd|tbc|not applicable|not specified|not known|no data|"
+                          r"unknown|to be (?:defined|determined|confirmed))\W*$", re.I)
 
 
 @dataclass(frozen=True)
@@ -43,6 +68,34 @@ def sentences(text: str, *, min_words: int = 4) -> list[str]:
     """
     parts = [p.strip() for p in _SENTENCE.split(" ".join(text.split())) if p.strip()]
     return [p for p in parts if len(p.split()) >= min_words]
+
+
+def says_nothing(sentence: str) -> bool:
+    """Whether a sentence denies or says nothing is known, so that it can support no concept.
+
+    >>> says_nothing("No public source states its interests, so no barriers are recorded.")
+    True
+    >>> says_nothing("Whether the heat in the title means heating supply is not stated.")
+    True
+    >>> says_nothing("Not applicable")
+    True
+    >>> says_nothing("Households cannot pay the upfront cost and banks will not lend to them.")
+    False
+    >>> says_nothing("Heat pumps not only cut emissions but also save money.")
+    False
+    """
+    return bool(_PLACEHOLDER.match(sentence) or _DENIAL.search(sentence))
+
+
+def assertive(passage: str) -> str:
+    """The passage without its sentences and table cells that say nothing (``says_nothing``);
+    the passage itself when it has none, "" when nothing else is left."""
+    parts = _UNIT.split(passage)          # unit, separator, unit, ...
+    units = parts[0::2]
+    if not any(u.strip() and says_nothing(u) for u in units):
+        return passage
+    kept = [(parts[2 * i - 1] if i else "", u) for i, u in enumerate(units) if u.strip() and not says_nothing(u)]
+    return "".join((sep if j else "") + u for j, (sep, u) in enumerate(kept))   # each unit after its separator
 
 
 def concept_description(c: Concept) -> str:
@@ -75,8 +128,18 @@ class ConceptTagger:
         if not passages:
             n = len(self.concepts)
             return np.zeros(n), np.zeros(n, dtype=int)
-        sims = self.vectors @ np.asarray(self.encoder.encode(list(passages))).T
+        sims = self._similarities(passages)
         return sims.max(axis=1), sims.argmax(axis=1)
+
+    def _similarities(self, passages: Sequence[str]) -> np.ndarray:
+        """Cosine of each concept to each passage read without what says nothing (``assertive``);
+        -inf where nothing is left, so such a passage is never the evidence of a tag."""
+        texts = [assertive(p) for p in passages]
+        keep = [i for i, t in enumerate(texts) if t]
+        sims = np.full((len(self.concepts), len(texts)), -np.inf)
+        if keep:
+            sims[:, keep] = self.vectors @ np.asarray(self.encoder.encode([texts[i] for i in keep])).T
+        return sims
 
     def tag(self, passages: Sequence[str]) -> list[Tag]:
         """Tags for one document given as passages, best first within each scheme."""
@@ -88,7 +151,7 @@ class ConceptTagger:
         flat = [p for doc in documents for p in doc]
         if not flat:
             return [[] for _ in documents]
-        sims = self.vectors @ np.asarray(self.encoder.encode(flat)).T
+        sims = self._similarities(flat)
         out, start = [], 0
         for doc in documents:
             if not doc:
@@ -113,9 +176,10 @@ class ConceptTagger:
 
 def keyword_tags(concepts: Iterable[Concept], text: str) -> list[Tag]:
     """Baseline: a concept is tagged when its label or an alternative label occurs in the text
-    (case-insensitive, whole words). Score 1.0; the passage is the sentence with the hit."""
-    low = text.lower()
-    sents = sentences(text, min_words=1) or [text]
+    (case-insensitive, whole words), outside sentences that say nothing. Score 1.0; the passage
+    is the sentence with the hit."""
+    sents = [s for s in (sentences(text, min_words=1) or [text]) if assertive(s)]
+    low = " ".join(sents).lower()
     out = []
     for c in concepts:
         if c.scheme not in SCHEMES:
