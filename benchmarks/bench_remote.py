@@ -87,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from kg.build import bundled_dataset, load_sources, write_graphs
     from kg.catalog import catalog
-    from kg.queries import EXAMPLES
+    from kg.examples import EXAMPLES
     from kg.remote import RemoteStore
     from kg.store import atomic_oxigraph_dir, open_store
 

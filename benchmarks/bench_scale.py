@@ -14,7 +14,7 @@ Stages and their baselines:
 
 * ``KG``: tabular rows to RDF, SHACL validation (``kg.validate.violations``; pyshacl, the
   reference engine, as baseline up to ``--pyshacl-max`` cities).
-* ``store``: loading the graph, every example query (``kg.queries.EXAMPLES``) and the
+* ``store``: loading the graph, every example query (``kg.examples.EXAMPLES``) and the
   catalog read on every backend of ``--backends``: rdflib in memory (the baseline, up to
   ``--rdflib-max`` cities: its engine takes minutes above), Oxigraph in memory, Oxigraph on
   disk, and the remote backend against a standalone ``oxigraph serve-read-only`` (from
@@ -193,10 +193,10 @@ def run_size(n: int, args, holder: dict, tmp: Path) -> dict:
 
     from kg.build import write_graphs
     from kg.catalog import catalog
+    from kg.examples import EXAMPLES
     from kg.ingest.tabular import read_tabular, to_graph
     from kg.namespaces import GRAPHS
     from kg.ontology import ontology_graph, vocabulary_codes
-    from kg.queries import EXAMPLES
     from kg.store import RemoteStore, open_store
     from kg.validate import violations
     from recommender.settings import Settings

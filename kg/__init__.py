@@ -15,8 +15,8 @@ from kg.errors import (
     StoreError,
     ValidationError,
 )
+from kg.examples import EXAMPLES, ExampleQuery
 from kg.model import Catalog, City, Concept, Link, PilotActivity, Twin
-from kg.queries import EXAMPLES, ExampleQuery
 from kg.results import QueryResult
 from kg.store import Store, open_store
 

@@ -24,7 +24,7 @@ def test_bench_scale_runs_and_prints_its_tables():
     text = out.stdout
     assert "### 400 cities" in text and "### Summary" in text
     assert "example row counts and catalogs identical on all" in text
-    from kg.queries import EXAMPLES
+    from kg.examples import EXAMPLES
 
     for stage in ("KG: SHACL validation", f"store remote: {len(EXAMPLES)} example queries", "PPR: ppr_matrix",
                   "scoring: candidates", "cohort 1: outputs + HTML reports written"):

@@ -17,7 +17,7 @@ Routes
   what rdflib's ``Dataset(store=SPARQLStore(url))`` sends with every query) names the endpoint's
   default graph, the union; alone it leaves the default dataset (union and every named graph).
 - ``/``: the YASGUI query UI, served from ``node_modules`` (``make assets`` = ``npm ci``), with
-  every example query of ``kg.queries.EXAMPLES`` as a ready-to-run tab. A Content-Security-Policy
+  every example query of ``kg.examples.EXAMPLES`` as a ready-to-run tab. A Content-Security-Policy
   lets the page talk to this server only (YASQE's LOV autocompleters, which would call an
   outside API, are switched off as well).
 - ``/healthz``: JSON with the store's triple count and the workers' state.

@@ -195,7 +195,7 @@ def create_app(store_path: str | os.PathLike | None = None, config: EndpointConf
 
     ``store_path``: an on-disk Oxigraph store, opened read-only by the workers; or ``store``: a
     ``kg.store.Store`` whose content is copied into a private temporary store. ``examples``:
-    ExampleQuery objects (a dict or a list), default ``kg.queries.EXAMPLES``. ``extra_routes``:
+    ExampleQuery objects (a dict or a list), default ``kg.examples.EXAMPLES``. ``extra_routes``:
     more Starlette routes on the same app (``mount_routes`` adds them later). ``assets_dir``:
     where YASGUI's ``build/`` is (default ``node_modules/@zazuko/yasgui/build`` at the repo root,
     or ``$PEERLEARN_YASGUI_DIR``). ``services``: name -> object with ``start(log)``, called once
@@ -223,7 +223,7 @@ def create_app(store_path: str | os.PathLike | None = None, config: EndpointConf
         if not Path(path).is_dir():
             raise StoreError(f"{path}: no store here; run `peerlearn build` first")
     if examples is None:
-        from kg.queries import EXAMPLES
+        from kg.examples import EXAMPLES
 
         examples = EXAMPLES
     example_list = list(examples.values()) if isinstance(examples, Mapping) else list(examples)

@@ -83,7 +83,7 @@ def _parse_term(raw: str):
 @command("query")
 def cmd_query(args) -> int:
     """Run SPARQL from an argument, a file, stdin (-) or the example library."""
-    from kg.queries import EXAMPLES
+    from kg.examples import EXAMPLES
 
     if args.list_examples or (args.example == "" and not args.text):
         for ex in EXAMPLES.values():

@@ -31,7 +31,7 @@ from kg.endpoint import (
     negotiate,
 )
 from kg.errors import ConfigError, StoreError
-from kg.queries import ExampleQuery
+from kg.examples import ExampleQuery
 from kg.store import OxigraphStore
 
 PL = "https://w3id.org/peerlearn/ontology#"

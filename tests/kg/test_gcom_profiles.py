@@ -12,8 +12,8 @@ import pytest
 
 from kg.build import build, bundled_dataset
 from kg.catalog import catalog, combine_city_links
+from kg.examples import EXAMPLES
 from kg.model import City, Link
-from kg.queries import EXAMPLES
 from tests.conftest import ROOT
 from tests.kg.gcom_release import write_release
 

@@ -13,8 +13,8 @@ from rdflib import BNode, Graph, Literal, URIRef
 from kg.build import load_sources, write_graphs
 from kg.catalog import catalog, summary
 from kg.errors import PeerlearnError, QueryError, StoreError
+from kg.examples import EXAMPLES
 from kg.namespaces import DOM, GRAPHS
-from kg.queries import EXAMPLES
 from kg.remote import RemoteStore
 from kg.store import atomic_oxigraph_dir, open_store
 from tests.conftest import MINI, run_cli

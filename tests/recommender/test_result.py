@@ -10,8 +10,8 @@ import pytest
 
 from kg import catalog
 from kg.build import build
+from kg.examples import EXAMPLES
 from kg.namespaces import PL
-from kg.queries import EXAMPLES
 from kg.store import open_store
 from kg.validate import violations
 from recommender.assignment import Overrides
