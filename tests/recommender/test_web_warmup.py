@@ -170,7 +170,7 @@ def test_serve_get_waits_for_the_build(store, tmp_path):
                        capture_output=True, text=True, timeout=300,
                        env={**os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1"})
     assert r.returncode == 0, r.stderr
-    assert r.stdout.startswith("rank,pilot_id,") and "narrative cosine" in r.stdout
+    assert r.stdout.startswith("twin_id,twin,rank,pilot_id,") and "narrative cosine" in r.stdout
 
 
 # ---------------------------------------------------------------- the Warmup object
