@@ -24,11 +24,12 @@ setup: $(STAMP)
 assets:
 	@if [ -f package-lock.json ]; then npm ci --no-audit --no-fund --loglevel=error; fi
 
-# The Climate City Contracts of the dataset's cities, when the shared data sits beside the clone.
-CCC ?= ../shared/data/ccc
+# The Climate City Contracts of the dataset's cities: `make demo CCC=../shared/data/ccc` (off by
+# default: tagging them cold takes about 20 minutes on 2 cores without native bfloat16).
+CCC ?=
 
 demo: setup assets
-	$(VENV)/bin/peerlearn run --out out $(if $(wildcard $(CCC)/*.md),--ccc $(CCC))
+	$(VENV)/bin/peerlearn run --out out $(if $(CCC),--ccc $(CCC))
 
 lint: setup
 	$(VENV)/bin/ruff check .

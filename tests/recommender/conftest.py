@@ -38,7 +38,7 @@ def corpus() -> list[tuple[str, str]]:
 
 @pytest.fixture(scope="session")
 def encoder():
-    """The default encoder (bundled all-MiniLM-L6-v2, bf16), shared by every test."""
+    """The default encoder (bundled all-MiniLM-L6-v2, precision ``auto``), shared by every test."""
     from recommender.embeddings import SentenceTransformerEncoder
 
     return SentenceTransformerEncoder()

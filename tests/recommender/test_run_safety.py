@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from recommender.embeddings import resolve_precision
 from recommender.outputs import FORMULA_START, csv_text, spreadsheet_cell
 from recommender.settings import Settings, public_dict
 from tests.conftest import MINI, run_cli
@@ -174,7 +175,7 @@ SELECT ?key ?v WHERE { ?run a pl:MatchingRun ; pl:runSetting [ pl:settingKey ?ke
     assert settings["matching.tag_threshold"]["datatype"] == xsd + "double"
     assert float(settings["matching.tag_threshold"]["value"]) == 0.3
     assert float(settings["matching.overload_penalty"]["value"]) == 0.15
-    assert settings["model.precision"]["value"] == "bf16"
+    assert settings["model.precision"]["value"] == "auto"
     for key in ("matching.per_twin", "matching.shortlist", "matching.candidates", "model.name",
                 "matching.weights.context"):
         assert key in settings
@@ -189,7 +190,7 @@ SELECT ?label ?sha WHERE { ?run a pl:MatchingRun ; prov:used ?i . ?i a pl:InputD
 SELECT DISTINCT ?v WHERE { ?run a pl:MatchingRun ; prov:wasAssociatedWith ?a . ?a a prov:SoftwareAgent ; schema:softwareVersion ?v }""")
     assert [r["v"]["value"] for r in agent] == [metadata.version("peerlearn")]
     model = _query(work, PREFIXES + "SELECT ?m WHERE { ?run a pl:MatchingRun ; pl:model ?m }")
-    assert [r["m"]["value"] for r in model] == ["all-MiniLM-L6-v2@bf16"]  # as the tagging run says
+    assert [r["m"]["value"] for r in model] == [f"all-MiniLM-L6-v2@{resolve_precision('auto')}"]  # as tagging says
 
 
 def test_tagged_links_have_provenance(ran):
@@ -202,7 +203,7 @@ SELECT ?link ?act ?model ?t WHERE { ?link pl:status pl:Tagged .
              pl:runSetting [ pl:settingKey "matching.tag_threshold" ; pl:settingValue ?t ] } }""")
     assert rows, "the run tagged nothing"
     assert all("act" in r for r in rows), [r["link"]["value"] for r in rows if "act" not in r]
-    assert {r["model"]["value"] for r in rows} == {"all-MiniLM-L6-v2@bf16"}
+    assert {r["model"]["value"] for r in rows} == {f"all-MiniLM-L6-v2@{resolve_precision('auto')}"}
     assert {float(r["t"]["value"]) for r in rows} == {0.3}  # the threshold actually used
 
 
