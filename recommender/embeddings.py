@@ -29,6 +29,10 @@ slower; cosine to fp32 still >= 0.99997). So the default is ``"auto"``: bf16 whe
 reports native bf16 (``avx512_bf16`` or ``amx_bf16`` in ``/proc/cpuinfo``), fp32 everywhere
 else (``native_bf16``). Batch size 32 (default) is within 10% of the best for both precisions.
 
+Over 500 lines: the encoder, the choice of its precision and the on-disk cache keyed by its
+``model_id`` are one contract (vectors never mixed across models or precisions); the cache is
+the last third of the file.
+
 Heavy libraries (torch, sentence_transformers, tqdm) are imported inside the methods that need
 them, so ``import recommender.embeddings`` stays cheap.
 

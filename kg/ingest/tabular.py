@@ -4,6 +4,10 @@ in a folder, or as one YAML or JSON document with those four keys.
 Every row is checked as it is read (required columns and fields, ids, numbers, concept codes,
 references between tables) and a problem raises ``InputError`` naming the file, row and field.
 Rows become RDF with ``to_graph``; the SHACL shapes check the result once more.
+
+Over 500 lines: the reader's checks (CSV, and YAML/JSON with their size and alias-bomb limits)
+and the RDF writer read the same column specs; kept together so a column's rule, its check and
+its triples change in one file.
 """
 
 from __future__ import annotations
