@@ -29,16 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 
-def _default_dir() -> Path:
-    env = os.environ.get("PEERLEARN_SHARED_DATA")
-    return Path(env) / "gcom" if env else ROOT.parent / "shared" / "data" / "gcom"
-
-
-def _hwm_mb() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
+from bench_gcom import _default_dir, _hwm_mb  # noqa: E402  (the same release and peak RSS)
 
 
 def best(fn, repeat: int):
