@@ -207,8 +207,9 @@ def named_thing(text: str, avoid: set[str]) -> str:
         if m.start() == 0 or re.search(r"[.!?:;]\s*$", text[:m.start()]):
             continue        # a capital at a sentence start names nothing by itself
         words = re.split(r"\s+", m.group(0))
-        while words and (words[0] in _NOT_THINGS or words[0] in avoid):
-            words = words[1:]
+        while words and (words[0] in _NOT_THINGS or words[0] in avoid
+                         or words[0].lower() in ("for", "of", "the", "and", "de", "-")):
+            words = words[1:]       # "Miskolc the Győri": a place, then a joining word, names nothing
         while words and (words[-1] in _NOT_THINGS or words[-1] in avoid or words[-1].lower() in ("for", "of", "the", "and", "de")):
             words = words[:-1]
         if len(words) >= 2 and not any(w in avoid or w in _NOT_THINGS for w in words):

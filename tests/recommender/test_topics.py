@@ -13,7 +13,7 @@ from recommender.grounding import EvidenceFinder, Passage, ProfileSource
 from recommender.journey import MODULE_MONTHS, PROGRAMME_MONTHS, learning_journey
 from recommender.matcher import Matcher
 from recommender.settings import Settings
-from recommender.topics import topics_for_pair
+from recommender.topics import named_thing, topics_for_pair
 from recommender.types import PILOT_FROM_TWIN, TWIN_FROM_PILOT
 
 PAIRS = [("T1-westford", "P1"), ("T1-riverton", "P2"), ("T1-riverton", "P3"), ("T1-westford", "P2")]
@@ -138,3 +138,15 @@ def test_topics_quote_an_ingested_contract_with_its_section(tmp_path):
     for q in quotes:
         assert q.text in contract and q.document == "Climate City Contract of Westford"
         assert q.section.startswith(("A-3", "B-2", "C-"))
+
+
+@pytest.mark.parametrize("text, avoid, thing", [
+    # a place, then a joining word and one capitalised word: no name of a thing
+    # (before: "the Győri", so a title read "Testing MODENT's the Győri against ...")
+    ("Each city transforms a model area step by step, in Miskolc the Győri kapu area, addressing homes.",
+     {"Miskolc"}, ""),
+    ("The city opened the Warm Home Hub for renovation advice.", set(), "Warm Home Hub"),
+    ("It runs a 'House of Change' for citizens.", set(), "House of Change"),
+])
+def test_named_thing(text, avoid, thing):
+    assert named_thing(text, avoid) == thing
