@@ -159,7 +159,10 @@ class TestSearch:
         with pytest.raises(StaleIndexError, match="peerlearn index"):
             search(store, encoder, tmp_path / "index", "solar", kinds=("passage",))
 
-    def test_index_from_another_model_is_refused(self, store, encoder, encoder_fp32, tmp_path):
+    def test_index_from_another_model_is_refused(self, store, encoder_fp32, tmp_path):
+        from recommender.embeddings import SentenceTransformerEncoder
+
         build_indexes(store, encoder_fp32, tmp_path / "index")
-        with pytest.raises(StaleIndexError):
-            search(store, encoder, tmp_path / "index", "solar", kinds=("pilot",))
+        with pytest.raises(StaleIndexError):   # the same weights at another precision: other vectors
+            search(store, SentenceTransformerEncoder(precision="bf16"), tmp_path / "index", "solar",
+                   kinds=("pilot",))
