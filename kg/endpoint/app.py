@@ -334,6 +334,7 @@ def serve(store_path: str | os.PathLike | None, config: EndpointConfig = Endpoin
         def stop_accepting(self, sig):
             # At once, not at uvicorn's next 0.1 s tick: no new connection, idle keep-alive
             # connections closed; requests in flight finish (then the lifespan stops workers).
+            app.state.endpoint.pool.drain()   # no replacement worker while stopping
             for s in getattr(self, "servers", []):
                 s.close()
             for conn in list(self.server_state.connections):

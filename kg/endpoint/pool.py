@@ -95,6 +95,7 @@ class WorkerPool:
         self._write_lock = threading.Lock()
         self._started = False
         self.closed = False
+        self.draining = False   # stopping: queries in flight finish, no worker is started any more
         self.generation = 0
         self.stats: dict[str, Any] = {"triples": None, "graphs": [], "isolated": None}
         self.restarts = 0
@@ -135,6 +136,13 @@ class WorkerPool:
                     w.lane = "spare"
                     self._spare.append(w)
             self._dispatch()
+
+    def drain(self) -> None:
+        """The server is stopping: workers in flight finish their queries, none is started to
+        replace one that ends (a SIGTERM to the process group ends the spare ones too, and a
+        replacement started then fails)."""
+        with self._lock:
+            self.draining = True
 
     def close(self) -> None:
         """Stop every worker; queries waiting for one get 503. No worker starts afterwards."""
@@ -318,7 +326,7 @@ class WorkerPool:
     def _top_up(self) -> None:
         """Spares fill gaps in the short lane; spawn what is missing in the background."""
         with self._lock:
-            if self.closed or not self._started:
+            if self.closed or self.draining or not self._started:
                 return
             while len(self._short) < self.size and self._spare:
                 w = self._spare.pop()
@@ -334,13 +342,13 @@ class WorkerPool:
     def _spawn_one(self) -> None:
         w = None
         for attempt in range(3):
-            if self.closed:
+            if self.closed or self.draining:
                 break
             try:
                 w = self._spawn(stats=False)
                 break
             except StoreError as e:
-                if self.closed:  # killed by close(): no failure to report
+                if self.closed or self.draining:  # stopping: no failure to report
                     break
                 self._log(json.dumps({"event": "worker_restart_failed", "error": str(e)}))
                 time.sleep(0.5 * (attempt + 1))
