@@ -15,6 +15,7 @@ evaluator there), ``initBindings`` on rdflib, a VALUES block for remote endpoint
 
 from __future__ import annotations
 
+import contextlib
 import os
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping
@@ -165,14 +166,15 @@ class OxigraphStore(Store):
         ox = self._ox
         self._store.bulk_load(data, format=ox.RdfFormat.N_TRIPLES, to_graph=ox.NamedNode(str(name)))
 
-    def replace_graph_ntriples(self, name: URIRef, data: bytes) -> None:
-        ox = self._ox
-        g = ox.NamedNode(str(name))
-        try:
+    def _emptied(self, name: URIRef):
+        """The named graph ``name`` with its triples removed (absent is fine), ready to load."""
+        g = self._ox.NamedNode(str(name))
+        with contextlib.suppress(OSError, ValueError):
             self._store.remove_graph(g)
-        except (OSError, ValueError):
-            pass
-        self._store.load(data, format=ox.RdfFormat.N_TRIPLES, to_graph=g)
+        return g
+
+    def replace_graph_ntriples(self, name: URIRef, data: bytes) -> None:
+        self._store.load(data, format=self._ox.RdfFormat.N_TRIPLES, to_graph=self._emptied(name))
         if self.path is not None:
             self._store.flush()
 
@@ -184,13 +186,7 @@ class OxigraphStore(Store):
     def replace_graph_ntriples_file(self, name: URIRef, path: str | os.PathLike) -> None:
         """Bulk load (no transaction holding the whole file in memory): remove the graph, then
         stream the file in. The caller has checked the data before, so only I/O can fail here."""
-        ox = self._ox
-        g = ox.NamedNode(str(name))
-        try:
-            self._store.remove_graph(g)
-        except (OSError, ValueError):
-            pass
-        self._store.bulk_load(path=str(path), format=ox.RdfFormat.N_TRIPLES, to_graph=g)
+        self._store.bulk_load(path=str(path), format=self._ox.RdfFormat.N_TRIPLES, to_graph=self._emptied(name))
         if self.path is not None:
             self._store.flush()
 
