@@ -12,16 +12,20 @@ from pathlib import Path
 import numpy as np
 
 from kg.model import Catalog, PilotActivity, Twin
+from recommender.tagging import assertive
 
 
 def profile_text(cat: Catalog, item: Twin | PilotActivity) -> str:
-    """The text embedded for a twin or pilot: its narrative, summary or interests, and labels."""
+    """The text embedded for a twin or pilot: its narrative, summary or interests, and labels,
+    each read without the sentences that say nothing is known (``tagging.assertive``: "No public
+    source states its learning interests."), which would otherwise make every empty profile
+    look alike."""
     if isinstance(item, PilotActivity):
         parts = [item.title, item.summary, item.narrative]
     else:
         city = cat.cities.get(item.city)
         parts = [city.name if city else item.city, item.interests, item.narrative]
-    return "\n".join(p for p in parts if p).strip()
+    return "\n".join(t for t in (assertive(p) for p in parts if p) if t).strip()
 
 
 def profile_vectors(cat: Catalog, encoder, twin_ids: Iterable[str] | None = None, *,

@@ -94,3 +94,19 @@ def test_bundled_dataset_links_never_rest_on_a_denial(encoder, tmp_path):
     assert n > 0 and len(evidence) == n
     assert BOILERPLATE[0] not in evidence
     assert [e for e in evidence if says_nothing(e)] == []
+
+
+def test_profile_texts_leave_out_what_says_nothing(tmp_path):
+    """What the encoder reads of a twin (its narrative vector) holds no sentence that says nothing
+    is known: 31 bundled twin narratives share one such sentence, which made their empty profiles
+    look alike to the narrative signal."""
+    from kg.catalog import catalog
+    from recommender.profiles import profile_text
+    from recommender.tagging import sentences
+
+    cat = catalog(build([NZC], backend="oxigraph", path=tmp_path / "store"))
+    braga = profile_text(cat, cat.twins["T1-braga"])
+    assert "190,000 inhabitants" in braga                  # what it says is kept
+    assert "No public source" not in braga
+    texts = [profile_text(cat, x) for x in [*cat.twins.values(), *cat.pilots.values()]]
+    assert [s for t in texts for s in sentences(t) if says_nothing(s)] == []
