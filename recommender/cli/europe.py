@@ -120,16 +120,11 @@ def cmd_recruit(args) -> int:
 def cmd_peers(args) -> int:
     """The signatories most worth learning with, both ways: what the city learns from each
     (gains) and what each learns from it (brings), with evidence."""
-    from recommender.europe.names import find_signatory
     from recommender.europe.rank import Ranked, peers
 
     filters = _filters(args, include_programme=True)
-    if args.k < 1:
-        raise InputError("-k must be at least 1")
-    settings, cat = start(args)
-    loaded = profiles(args, settings, cat)
+    cat, loaded, row = _one_signatory(args)
     pr = loaded.profiles
-    row = find_signatory(pr, cat, args.city, args.city_country)
     rows = peers(pr, cat, row, k=args.k, filters=filters)
     s = pr.signatories[row]
     header = (f"peers for {s.name} ({s.country}, id {s.id}; gains: what {s.name} learns from the peer; "
@@ -141,19 +136,15 @@ def cmd_peers(args) -> int:
 
 def recommend_for_city(args) -> int:
     """``recommend --city NAME``: pilot activities ranked for any signatory."""
-    from recommender.europe.names import find_signatory
     from recommender.europe.rank import pilots_for
 
-    if args.k < 1:
-        raise InputError("-k must be at least 1")
-    settings, cat = start(args)
-    loaded = profiles(args, settings, cat)
+    cat, loaded, row = _one_signatory(args)
     pr = loaded.profiles
-    row = find_signatory(pr, cat, args.city, args.city_country)
     ranked = pilots_for(pr, cat, row, k=args.k)
     if args.json:
         out(json.dumps([{**r.as_dict(), "pilot_title": cat.pilots[pid].title} for pid, r in ranked],
                        indent=2, ensure_ascii=False))
+        err(loaded.summary)
         return 0
     s = pr.signatories[row]
     out(f"pilot activities for {s.name} ({s.country}, id {s.id}; gains: what the city gains from the pilot; "
@@ -167,6 +158,18 @@ def recommend_for_city(args) -> int:
             out(f"   brings: {e}")
     err(loaded.summary)
     return 0
+
+
+def _one_signatory(args):
+    """The set-up of the commands about one signatory (``peers``, ``recommend --city``): the
+    ``-k`` check, the catalog, the loaded GCoM profiles and the signatory's row."""
+    from recommender.europe.names import find_signatory
+
+    if args.k < 1:
+        raise InputError("-k must be at least 1")
+    settings, cat = start(args)
+    loaded = profiles(args, settings, cat)
+    return cat, loaded, find_signatory(loaded.profiles, cat, args.city, args.city_country)
 
 
 def _portfolios(settings, cat, pr):

@@ -145,6 +145,7 @@ def test_peers_and_recommend_city(tiny):
     res = run_cli("recommend", "--city", "Niš", "--gcom", str(gcom), "--json", "-k", "3", cwd=root)
     assert res.returncode == 0, res.stderr
     ranked = json.loads(res.stdout)
+    assert "signatories" in res.stderr          # the count line ends every command, --json too
     # Cycle City first: two of Niš's three actions are car sharing and buses (sustainable mobility)
     assert ranked[0]["pilot"] == "P3"
     assert ranked[0]["brings_evidence"][0].startswith("2 planned actions in Sustainable mobility services")
