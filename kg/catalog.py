@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from kg import queries as Q
-from kg.model import Catalog, City, Concept, Link, PilotActivity, Twin
+from kg.model import Catalog, City, Concept, Link, PilotActivity, Twin, link_origin
 from kg.namespaces import PL
 from kg.store import Store
 
@@ -47,10 +47,12 @@ def combine_city_links(cities: list[City]) -> list[Link]:
             for k in sorted(best)]
 
 
-def catalog(store: Store, *, gcom: bool = True) -> Catalog:
+def catalog(store: Store, *, gcom: bool = True, contracts: bool = True, narrative_tags: bool = True) -> Catalog:
     """Everything the recommender needs from ``store``, as frozen dataclasses. With ``gcom``,
     twins and pilot activities also get the concept links their cities' Covenant of Mayors
-    plans imply (``graph/gcom``; a twin its city's, an activity ``combine_city_links``)."""
+    plans imply (``graph/gcom``; a twin its city's, an activity ``combine_city_links``).
+    ``contracts`` / ``narrative_tags`` false leave out the tagger's links from the cities'
+    contracts / from the narratives (the ablations of ``evaluate --by-source``)."""
     concepts = {}
     for r in store.select_values(Q.CONCEPTS):
         scheme = SCHEME_BY_IRI.get(_s(r["scheme"]))
@@ -87,7 +89,10 @@ def catalog(store: Store, *, gcom: bool = True) -> Catalog:
             continue
         link = Link(concept=str(r["concept"]), status=STATUS.get(str(r["status"]), "stated"),
                     score=float(r["score"]) if r["score"] is not None else 1.0,
-                    evidence=_s(r["evidence"]))
+                    evidence=_s(r["evidence"]), origin=link_origin(str(r["l"])))
+        if (link.origin == "contract" and not contracts) or (
+                link.status == "tagged" and not link.origin and not narrative_tags):
+            continue
         links.setdefault(str(r["s"]), {}).setdefault(field, []).append(link)
     narratives: dict[str, list[str]] = {}
     for r in store.select_values(Q.NARRATIVES):

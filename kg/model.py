@@ -34,14 +34,22 @@ class Concept:
 # table of derived sources and how much matching trusts them (times the link's score).
 # gcom: the Covenant of Mayors plans of the link's city (kg/ingest/gcom/derive.py), trusted like a
 # curator's inference (0.7), scaled by the share of the city's actions behind the concept.
-ORIGIN_WEIGHTS = {"gcom": 0.7}
+# contract: the tagger's reading of the Climate City Contracts of the link's cities
+# (recommender/narratives.py::contract_links), trusted like every tag (0.5 x its score).
+ORIGIN_WEIGHTS = {"gcom": 0.7, "contract": 0.5}
+
+
+def link_origin(link_iri: str) -> str:
+    """The derived source a twin's or activity's link comes from, by the IRI the tagger gives it
+    (``.../tag/contract/<scheme>/<code>``): "contract", else "" (the dataset's or a narrative tag)."""
+    return "contract" if "/tag/contract/" in link_iri else ""
 
 
 @dataclass(frozen=True)
 class Link:
     """A link to a concept: ``status`` is stated, inferred (by a curator) or tagged (by peerlearn);
-    ``origin`` says which derived source made it (``ORIGIN_WEIGHTS``: ``gcom``), "" for the
-    dataset's own links and the tagger's."""
+    ``origin`` says which derived source made it (``ORIGIN_WEIGHTS``: ``gcom``, ``contract``), ""
+    for the dataset's own links and the tagger's reading of the narratives."""
 
     concept: str          # concept IRI
     status: str = "stated"
@@ -59,7 +67,8 @@ class Link:
 
     @property
     def source(self) -> str:
-        """What a person reads as the link's source: stated, inferred, tagged or the derived source (gcom)."""
+        """What a person reads as the link's source: stated, inferred, tagged (from a narrative) or
+        the derived source (gcom, contract)."""
         return self.origin or self.status
 
 

@@ -1,6 +1,7 @@
 """Match quality against known pairings: hit@1/3/5 and MRR of the true pilot activity among
 its twin's candidates, next to a random baseline, single-signal baselines and an ablation
-that drops each signal in turn.
+that drops each signal in turn; ``by_source``: an ablation that drops each derived source of the
+profiles in turn (GCoM plans, Climate City Contracts, narrative tags), with the paired change.
 
 Known pairings are read here and nowhere else: they never reach scoring (``recommender.fit``
 reads them through ``read_pairings`` to learn weights, which is what they are for). Ties are
@@ -211,3 +212,48 @@ def format_table(rows: list[Metrics]) -> str:
                      + f" {m.cell('mrr'):>{w}}")
     lines.append(f"[low, high]: bootstrap {LEVEL:.0%} interval over twins ({DRAWS} resamples)")
     return "\n".join(lines)
+
+
+# the derived sources a profile draws on, each a ``matching.<name>`` switch (recommender/settings.py)
+SOURCES = ("gcom", "contracts", "narrative_tags")
+
+
+@dataclass(frozen=True)
+class SourceGain:
+    """The MRR change on the same pairs when a source is left out: the mean of the paired
+    differences of reciprocal ranks, with its bootstrap interval over twins."""
+
+    name: str
+    change: float
+    low: float
+    high: float
+
+    def row(self) -> dict:
+        return {"model": self.name, "mrr_change": round(self.change, 3),
+                "mrr_change_low": round(self.low, 3), "mrr_change_high": round(self.high, 3)}
+
+
+def by_source(make_matcher, pairs: list[Pairing]) -> tuple[list[Metrics], list[SourceGain]]:
+    """The full model with every derived source, then without each of ``SOURCES`` in turn and
+    without all of them, each through its own matcher (``make_matcher(switches)``: a matcher built
+    with ``matching.<source>`` set as ``switches`` says), on the same pairs; and each variant's
+    paired MRR change against the full model."""
+    variants = [("all sources", {})] + [(f"without {s}", {s: False}) for s in SOURCES] + \
+               [("without all three", dict.fromkeys(SOURCES, False))]
+    twins = [p.twin for p in pairs]
+    rows, rrs = [], []
+    for name, switches in variants:
+        m = make_matcher(switches)
+        per = [_ranked_among(v, p.pilot) for v, p in zip(model_scores(m, pairs, m.weights), pairs)]
+        rows.append(_metrics(name, per, twins))
+        rrs.append(np.array([rr for _, rr in per]))
+    gains = []
+    for (name, _), rr in zip(variants[1:], rrs[1:]):
+        diff = rr - rrs[0]
+        (lo, hi), = bootstrap_ci(diff[:, None], twins) if len(diff) else [(0.0, 0.0)]
+        gains.append(SourceGain(name, float(diff.mean()) if len(diff) else 0.0, lo, hi))
+    return rows, gains
+
+
+def format_gains(gains: list[SourceGain]) -> str:
+    return "\n".join(f"MRR change {g.name:26} {g.change:+.3f} [{g.low:+.2f}, {g.high:+.2f}]" for g in gains)

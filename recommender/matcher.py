@@ -68,10 +68,11 @@ class Matcher:
         from recommender.grounding import ContractSource, ProfileSource
         from recommender.narratives import ccc_passages
 
-        cat = read_catalog(store, gcom=settings.matching.gcom)
-        contracts = contract_texts(store) if encoder is not False else None
+        m = settings.matching
+        cat = read_catalog(store, gcom=m.gcom, contracts=m.contracts, narrative_tags=m.narrative_tags)
+        contracts = contract_texts(store) if encoder is not False and m.contracts else None
         self = cls.from_catalog(cat, settings, encoder=encoder, contracts=contracts)
-        passages = ccc_passages(store)
+        passages = ccc_passages(store) if m.contracts else {}
         self.passage_sources = [ProfileSource()] + ([ContractSource(passages)] if passages else [])
         return self
 

@@ -90,6 +90,10 @@ class MatchingSettings(_Public):
     tag_threshold: float = _f(0.35, "Minimum tagger score for an inferred (tagged) concept link.")
     gcom: bool = _f(True, "Use the concept links the cities' Covenant of Mayors plans imply (graph `gcom`: "
                     "the bundled extract, or `peerlearn ingest-gcom`); false leaves them out (ablation).")
+    contracts: bool = _f(True, "Use the cities' Climate City Contracts: their tagged concept links, their "
+                         "passages in profile vectors and topics; false leaves them out (ablation).")
+    narrative_tags: bool = _f(True, "Use the concept links the tagger reads in pilot and twin narratives; "
+                              "false leaves them out (ablation).")
     candidates: int = _f(100, "Most pilot activities scored per twin: a twin with more eligible ones "
                          "is scored only against candidates (nearest by narrative, by concept overlap "
                          "and by context; `recommender/candidates.py`). 0 scores every eligible pilot.")

@@ -218,7 +218,8 @@ def cmd_profile(args) -> int:
     settings = _settings(args)
     store = open_configured_store(settings)
     try:
-        cat = catalog(store, gcom=settings.matching.gcom)
+        m = settings.matching
+        cat = catalog(store, gcom=m.gcom, contracts=m.contracts, narrative_tags=m.narrative_tags)
         kind, item = _find_profile(cat, args.name)
         city_ids = (item.city,) if kind == "twin" else item.cities if kind == "pilot" else (item.id,)
         links = [(label, x) for f, label in _PROFILE_FIELDS[kind] for x in getattr(item, f)]

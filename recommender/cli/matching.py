@@ -157,18 +157,30 @@ def cmd_topics(args) -> int:
 @command("evaluate")
 def cmd_evaluate(args) -> int:
     """Match quality against known pairings: hit@1/3/5 and MRR with baselines and ablations."""
-    from recommender.evaluate import evaluate, format_table, read_pairings
+    from dataclasses import replace
 
-    m = _matcher(args)
+    from recommender.evaluate import by_source, evaluate, format_gains, format_table, read_pairings
+
+    settings = _settings(args)
+    m = _matcher(args, settings)
     pairs, skipped = read_pairings(args.pairings, m.catalog)
-    rows = evaluate(m, pairs)
+    gains = []
+    if args.by_source:
+        rows, gains = by_source(
+            lambda switches: _matcher(args, replace(settings, matching=replace(settings.matching, **switches))),
+            pairs)
+    else:
+        rows = evaluate(m, pairs)
     if args.json:
-        out(json.dumps({"pairs": len(pairs), "skipped": skipped, "metrics": [r.row() for r in rows]}, indent=2))
+        out(json.dumps({"pairs": len(pairs), "skipped": skipped, "metrics": [r.row() for r in rows],
+                        **({"source_changes": [g.row() for g in gains]} if args.by_source else {})}, indent=2))
         return 0
     out(f"{len(pairs)} known pairings of {len({p.twin for p in pairs})} twins evaluated, {len(skipped)} skipped")
     for s in skipped:
         out(f"  skipped {s}")
     out(format_table(rows))
+    if gains:
+        out(format_gains(gains))
     return 0
 
 

@@ -118,6 +118,9 @@ def build_parser() -> argparse.ArgumentParser:
     ev = sub.add_parser("evaluate", help=cmd_evaluate.__doc__, description=cmd_evaluate.__doc__)
     ev.add_argument("--pairings", required=True, metavar="FILE",
                     help="CSV of known pairings (columns twin_city, twin_cohort, pilot_id)")
+    ev.add_argument("--by-source", action="store_true",
+                    help="ablate the profiles' derived sources instead of the signals: all, without "
+                         "gcom, without contracts, without narrative tags, without all three")
     ev.add_argument("--json", action="store_true")
     model_flags(ev)
 
