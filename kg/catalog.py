@@ -87,7 +87,7 @@ def catalog(store: Store, *, gcom: bool = True) -> Catalog:
             continue
         link = Link(concept=str(r["concept"]), status=STATUS.get(str(r["status"]), "stated"),
                     score=float(r["score"]) if r["score"] is not None else 1.0,
-                    evidence=_s(r["evidence"]))
+                    evidence=_s(r["evidence"]), iri=str(r["l"]))
         links.setdefault(str(r["s"]), {}).setdefault(field, []).append(link)
     narratives: dict[str, list[str]] = {}
     for r in store.select_values(Q.NARRATIVES):

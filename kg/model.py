@@ -35,6 +35,11 @@ class Concept:
 # gcom: the Covenant of Mayors plans of the link's city (kg/ingest/gcom/derive.py), trusted like a
 # curator's inference (0.7), scaled by the share of the city's actions behind the concept.
 ORIGIN_WEIGHTS = {"gcom": 0.7}
+# A tagged link names the text it was tagged from in its IRI (recommender/narratives.py
+# ``_add_tag``: ``.../tag/narrative/...`` or ``.../tag/contract/...``); a person reads a tag from
+# a Climate City Contract as source "contract", one from the item's own narrative as "tagged".
+# Matching weighs both as tags (half the score).
+TAG_SOURCES = {"/tag/contract/": "contract"}
 
 
 @dataclass(frozen=True)
@@ -48,6 +53,7 @@ class Link:
     score: float = 1.0
     evidence: str = ""    # passage IRI or quoted text, for tagged links; an action IRI for gcom
     origin: str = ""
+    iri: str = field(default="", compare=False)   # the pl:ConceptLink's IRI, when it has one
 
     @property
     def weight(self) -> float:
@@ -59,8 +65,14 @@ class Link:
 
     @property
     def source(self) -> str:
-        """What a person reads as the link's source: stated, inferred, tagged or the derived source (gcom)."""
-        return self.origin or self.status
+        """What a person reads as the link's source: stated, inferred, tagged (from the item's
+        narrative), contract (tagged from a city's Climate City Contract, ``TAG_SOURCES``) or
+        the derived source (gcom)."""
+        if self.origin:
+            return self.origin
+        if self.status == "tagged":
+            return next((name for part, name in TAG_SOURCES.items() if part in self.iri), "tagged")
+        return self.status
 
 
 @dataclass(frozen=True)

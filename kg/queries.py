@@ -96,7 +96,7 @@ SELECT ?t ?id ?cityId ?cohort ?interests WHERE {
 """
 
 LINKS = PREFIXES + """
-SELECT ?s ?prop ?concept ?status ?score ?evidence WHERE {
+SELECT ?s ?l ?prop ?concept ?status ?score ?evidence WHERE {
   ?s pl:hasConceptLink ?l ; dcterms:identifier ?sid .   # pilots and twins (not GCoM signatories)
   ?l pl:linkProperty ?prop ; pl:concept ?concept ; pl:status ?status .
   OPTIONAL { ?l pl:score ?scoreV }
