@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from kg import queries as Q
-from kg.model import Catalog, City, Concept, Link, PilotActivity, Twin
+from kg.model import Catalog, City, Concept, Link, PilotActivity, Twin, tag_source
 from kg.namespaces import PL
 from kg.store import Store
 
@@ -85,9 +85,10 @@ def catalog(store: Store, *, gcom: bool = True) -> Catalog:
         field = LINK_FIELDS.get(str(r["prop"]))
         if field is None:
             continue
-        link = Link(concept=str(r["concept"]), status=STATUS.get(str(r["status"]), "stated"),
+        status = STATUS.get(str(r["status"]), "stated")
+        link = Link(concept=str(r["concept"]), status=status,
                     score=float(r["score"]) if r["score"] is not None else 1.0,
-                    evidence=_s(r["evidence"]), iri=str(r["l"]))
+                    evidence=_s(r["evidence"]), via=tag_source(str(r["l"])) if status == "tagged" else "")
         links.setdefault(str(r["s"]), {}).setdefault(field, []).append(link)
     narratives: dict[str, list[str]] = {}
     for r in store.select_values(Q.NARRATIVES):

@@ -42,6 +42,12 @@ ORIGIN_WEIGHTS = {"gcom": 0.7}
 TAG_SOURCES = {"/tag/contract/": "contract"}
 
 
+def tag_source(link_iri: str) -> str:
+    """What a tagged link (``pl:ConceptLink`` IRI) was tagged from, when not the item's own
+    narrative: "contract" (``TAG_SOURCES``), else ""."""
+    return next((name for part, name in TAG_SOURCES.items() if part in link_iri), "")
+
+
 @dataclass(frozen=True)
 class Link:
     """A link to a concept: ``status`` is stated, inferred (by a curator) or tagged (by peerlearn);
@@ -53,7 +59,7 @@ class Link:
     score: float = 1.0
     evidence: str = ""    # passage IRI or quoted text, for tagged links; an action IRI for gcom
     origin: str = ""
-    iri: str = field(default="", compare=False)   # the pl:ConceptLink's IRI, when it has one
+    via: str = field(default="", compare=False)   # a tag's text when not the narrative (``tag_source``)
 
     @property
     def weight(self) -> float:
@@ -68,11 +74,7 @@ class Link:
         """What a person reads as the link's source: stated, inferred, tagged (from the item's
         narrative), contract (tagged from a city's Climate City Contract, ``TAG_SOURCES``) or
         the derived source (gcom)."""
-        if self.origin:
-            return self.origin
-        if self.status == "tagged":
-            return next((name for part, name in TAG_SOURCES.items() if part in self.iri), "tagged")
-        return self.status
+        return self.origin or (self.status == "tagged" and self.via) or self.status
 
 
 @dataclass(frozen=True)

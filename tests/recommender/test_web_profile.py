@@ -21,7 +21,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from kg.model import Link
+from kg.model import Link, tag_source
 from recommender.outputs import spreadsheet_cell
 from tests.conftest import MINI, ROOT, LiveServer
 from tests.recommender.test_web import Tables
@@ -33,15 +33,17 @@ BAR = "https://w3id.org/peerlearn/concept/barrier/"
 
 def test_a_tag_reads_as_contract_or_tagged_by_the_text_it_came_from():
     """Before: every tagged link read "tagged", whether its passage came from the item's own
-    narrative or from its city's contract (and a Link had no IRI to tell them apart)."""
+    narrative or from its city's contract."""
     subject = "https://w3id.org/peerlearn/data/twin/T1-westford"
-    contract = Link(BAR + "capacity", "tagged", 0.6, iri=f"{subject}/tag/contract/barrier/capacity")
-    narrative = Link(BAR + "capacity", "tagged", 0.6, iri=f"{subject}/tag/narrative/barrier/capacity")
+    assert tag_source(f"{subject}/tag/contract/barrier/capacity") == "contract"
+    assert tag_source(f"{subject}/tag/narrative/barrier/capacity") == ""
+    contract = Link(BAR + "capacity", "tagged", 0.6, via="contract")
+    narrative = Link(BAR + "capacity", "tagged", 0.6)
     assert (contract.source, narrative.source) == ("contract", "tagged")
     assert contract.weight == narrative.weight == pytest.approx(0.3)   # matching weighs both as tags
+    assert contract == narrative                                       # where it came from is no part of equality
     assert Link(BAR + "capacity", "stated").source == "stated"
     assert Link(BAR + "capacity", "inferred", 0.5, origin="gcom").source == "gcom"
-    assert contract == Link(BAR + "capacity", "tagged", 0.6)           # the IRI is no part of equality
 
 
 @pytest.fixture(scope="module")
@@ -142,3 +144,30 @@ def test_cli_and_web_give_the_same_profile_rows(served):
     assert rows == [{k: str(spreadsheet_cell(v)) for k, v in x.items()} for x in cli["links"]]
     pilot = _get(server, "/facilitator/pilot/P2.json").json()
     assert pilot["profile_links"] == _cli_profile(tmp, store, "P2")["links"]
+
+
+def test_profile_text_is_escaped(mini_dir, tmp_path):
+    """Names and values from the data reach the profile tables as text, never as markup."""
+    from starlette.testclient import TestClient
+
+    from kg import build, catalog
+    from kg.store import open_store
+    from recommender.matcher import Matcher
+    from recommender.settings import Settings
+    from recommender.web import make_app
+
+    cities = mini_dir / "cities.csv"
+    cities.write_text(cities.read_text(encoding="utf-8").replace(
+        "westford,Westford,", 'westford,"Westford <script>alert(1)</script> & Co",'), encoding="utf-8")
+    build([mini_dir], backend="oxigraph", path=tmp_path / "store").close()
+    store = open_store("oxigraph", path=tmp_path / "store", read_only=True)
+    try:
+        matcher = Matcher.from_catalog(catalog(store), Settings(), encoder=False)
+    finally:
+        store.close()
+    with TestClient(make_app(tmp_path / "store", Settings(), matcher=matcher, log=lambda line: None),
+                    base_url="http://127.0.0.1:7878") as client:
+        page = client.get("/facilitator/twin/T1-westford").text
+    facts = [cells for _, cells in Tables(page).rows("profile-facts")]
+    assert ["Westford <script>alert(1)</script> & Co: country", "IE", "dataset"] in facts
+    assert "<script" not in page and "Westford &lt;script&gt;alert(1)&lt;/script&gt; &amp; Co: country" in page
