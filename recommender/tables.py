@@ -66,6 +66,16 @@ TABLES: dict[str, tuple[tuple[str, str], ...]] = {
                ("twin_score", "twin learns with the given weights"),
                ("pilot_score", "pilot learns with the given weights"),
                ("rank_change", "default_rank - rank: positive means it moved up")),
+    # a twin's or pilot activity's profile (recommender/profile_view.py; `peerlearn profile --json`)
+    "profile_links": (("relation", "how the twin or pilot activity relates to the concept"),
+                      ("concept", "concept label"), ("concept_iri", "concept IRI"),
+                      ("source", "stated, inferred (curated), tagged (from its narrative), contract (tagged "
+                                 "from its city's Climate City Contract) or gcom (its city's Covenant of Mayors plan)"),
+                      ("weight", "how much matching trusts the link, [0, 1]"),
+                      ("evidence", "IRI of the passage or GCoM action behind it, or quoted text; empty for curated links"),
+                      ("evidence_text", "the text behind the evidence IRI")),
+    "profile_facts": (("fact", "city: what"), ("value", "value"),
+                      ("source", "dataset, dataset (GeoNames) or the GCoM release")),
 }
 TABLES["ranking"] = TABLES["shortlists"]        # a twin's whole list on its web page: same columns
 

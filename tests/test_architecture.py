@@ -110,7 +110,7 @@ LAYERS = (
     ("similarity", "candidates", "assignment", "topics", "journey",       # solvers,
      "narratives", "search", "feedback"),                                 # graph write-back, search
     ("matcher", "evaluate", "fit"),                                       # matching over a catalog
-    ("result",),                                                          # one run's result, computed once
+    ("result", "profile_view"),                                           # one run's result, one profile: computed once
     ("europe", "europe.profiles", "europe.rank", "europe.names", "europe.load",  # every GCoM signatory
      "europe.mission", "europe.evaluate"),
     ("tables",),                                                          # rows of a run's tables

@@ -159,100 +159,25 @@ def cmd_run(args) -> int:
                         include_declined=args.include_declined, say=out)
 
 
-_PROFILE_FIELDS = {"twin": (("domains", "interested in domain"), ("levers", "interested in lever"),
-                            ("barriers", "faces barrier"), ("experience", "experience in domain")),
-                   "pilot": (("domains", "works in domain"), ("levers", "uses lever"),
-                             ("barriers", "addresses barrier"), ("solutions", "implements solution")),
-                   "city": (("links", "GCoM plan implies"),)}
-
-
-def _find_profile(cat, name: str):
-    """A twin, else a pilot activity, else a city, by any name the data knows."""
-    from kg.errors import NotFoundError as _NF
-    from kg.model import fold
-
-    for kind, find in (("twin", cat.find_twin), ("pilot", cat.find_pilot)):
-        try:
-            return kind, find(name)
-        except _NF:
-            pass
-    key = fold(name)
-    for c in cat.cities.values():
-        if key in {fold(c.id), fold(c.name), *map(fold, c.alt_names)}:
-            return "city", c
-    raise NotFoundError(f"no twin, pilot activity or city named {name!r}")
-
-
-def _gcom_facts(store, city_iri: str) -> list[dict]:
-    """The city's GCoM context facts: signatory, population, commitments, emission shares."""
-    q = """PREFIX gcom: <https://w3id.org/peerlearn/gcom#> PREFIX schema: <https://schema.org/>
-    PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
-    SELECT ?fact ?value WHERE { ?sig gcom:describes <CITY> .
-      { ?sig schema:name ?value BIND("GCoM signatory" AS ?fact) }
-      UNION { ?sig gcom:matchKind ?value BIND("GCoM match kind" AS ?fact) }
-      UNION { ?sig gcom:population ?value BIND("GCoM population" AS ?fact) }
-      UNION { ?sig gcom:commitment ?value BIND("GCoM commitment" AS ?fact) }
-      UNION { ?sig gcom:emissionShare ?e . ?e gcom:domain/skos:notation ?d ; gcom:share ?s ; gcom:year ?y
-              BIND(CONCAT("emission share ", STR(?d), " (", STR(?y), ")") AS ?fact) BIND(STR(?s) AS ?value) }
-    } ORDER BY ?fact ?value""".replace("CITY", city_iri)   # an IRI the store gave, not user text
-    return [{"fact": r["fact"], "value": r["value"], "source": "JRC GCoM - MyCovenant (CC BY 4.0)"}
-            for r in store.select_values(q)]
-
-
-def _evidence_text(store, iris: set[str]) -> dict[str, str]:
-    if not iris:
-        return {}
-    values = " ".join(f"<{i}>" for i in sorted(iris))
-    q = ("PREFIX gcom: <https://w3id.org/peerlearn/gcom#> PREFIX pl: <https://w3id.org/peerlearn/ontology#> "
-         "SELECT ?e ?text WHERE { VALUES ?e { " + values + " } { ?e gcom:actionText ?text } "
-         "UNION { ?e pl:text ?text } }")
-    return {r["e"]: r["text"] for r in store.select_values(q)}
-
-
 @command("profile")
 def cmd_profile(args) -> int:
     """Show a twin's, pilot activity's or city's profile: every concept link with its source
-    (stated, inferred, tagged, gcom), weight and evidence, and the context facts with theirs."""
+    (stated, inferred, tagged, contract, gcom), weight and evidence, and the context facts with
+    theirs (``recommender.profile_view``, as the facilitator's twin and pilot pages)."""
     from kg.catalog import catalog
+    from recommender.profile_view import find_profile, profile_view
 
     settings = _settings(args)
     store = open_configured_store(settings)
     try:
         m = settings.matching
         cat = catalog(store, gcom=m.gcom, contracts=m.contracts, narrative_tags=m.narrative_tags)
-        kind, item = _find_profile(cat, args.name)
-        city_ids = (item.city,) if kind == "twin" else item.cities if kind == "pilot" else (item.id,)
-        links = [(label, x) for f, label in _PROFILE_FIELDS[kind] for x in getattr(item, f)]
-        texts = _evidence_text(store, {x.evidence for _, x in links if x.evidence.startswith("http")})
-        facts = []
-        for cid in city_ids:
-            c = cat.cities.get(cid)
-            if c is None:
-                continue
-            facts += [{"fact": f"{c.name}: country", "value": c.country, "source": "dataset"},
-                      {"fact": f"{c.name}: Mission City", "value": str(c.mission_city).lower(), "source": "dataset"}]
-            if c.population is not None:
-                facts.append({"fact": f"{c.name}: population", "value": str(c.population),
-                              "source": "dataset (GeoNames)"})
-            facts += [{**f, "fact": f"{c.name}: {f['fact']}"} for f in _gcom_facts(store, c.iri)]
+        view = profile_view(store, cat, *find_profile(cat, args.name))
     finally:
         store.close()
-    rows = [{"relation": label, "concept": cat.concepts[x.concept].label if x.concept in cat.concepts else x.concept,
-             "source": x.source, "weight": round(x.weight, 3), "evidence": x.evidence,
-             "evidence_text": texts.get(x.evidence, "")} for label, x in links]
-    title = (f"twin {item.id} ({cat.city_name(item.city)})" if kind == "twin" else
-             f"pilot activity {item.label}" if kind == "pilot" else f"city {item.name}")
     if args.json:
-        out(json.dumps({"kind": kind, "id": item.id, "title": title, "links": rows, "facts": facts},
-                       indent=2, ensure_ascii=False))
-        return 0
-    out(title)
-    out("concept links (one per concept: the strongest source):")
-    for r in rows:
-        ev = r["evidence_text"] or r["evidence"]
-        out(f"  {r['relation']}: {r['concept']}  [{r['source']}, weight {r['weight']}]"
-            + (f"\n      evidence: {ev[:160]}" if ev else ""))
-    out("context facts:")
-    for f in facts:
-        out(f"  {f['fact']}: {f['value']}  [{f['source']}]")
+        out(json.dumps(view.as_dict(), indent=2, ensure_ascii=False))
+    else:
+        for line in view.text_lines():
+            out(line)
     return 0

@@ -78,7 +78,7 @@ def cmd_serve(args) -> int:
     # The pages' matcher (embedding model included) is built in the background once the server
     # listens; --no-pages never loads it.
     warmup = None if args.no_pages else matcher_warmup(path, settings)
-    routes = [] if warmup is None else facilitator_routes(warmup)
+    routes = [] if warmup is None else facilitator_routes(warmup, store_path=path)
     services = {} if warmup is None else {"recommender": warmup}
     if args.get:
         # Exercise the app without a port (as Datasette's `--get`): one request, print the body.
@@ -87,7 +87,7 @@ def cmd_serve(args) -> int:
         from kg.endpoint import create_app
 
         if warmup is not None:  # one request: a page waits for the build rather than saying "warming up"
-            routes = facilitator_routes(warmup.wait_for)
+            routes = facilitator_routes(warmup.wait_for, store_path=path)
         if warmup is not None:
             from recommender.web.recruit import recruit_routes
 

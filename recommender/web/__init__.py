@@ -5,7 +5,10 @@ allows this server only), every page also as CSV and JSON:
 
 - ``/facilitator``: the cohorts, their twins and pilot activities, with links;
 - ``/facilitator/twin/{twin}``: a twin's ranked pilot activities with both directional scores
-  (twin learns / pilot learns), the combined score, the strongest signals and the evidence in words;
+  (twin learns / pilot learns), the combined score, the strongest signals and the evidence in words,
+  and its profile (``recommender/profile_view.py``, as ``peerlearn profile``): every concept link
+  with its source, weight and evidence, and the context facts with theirs;
+- ``/facilitator/pilot/{pilot}``: a pilot activity's cities, the twins assigned to it and its profile;
 - ``/facilitator/pair/{pilot}/{twin}``: learning topics by module and direction with their
   discussion questions and evidence, the pair's evidence paths and the Replication Plan outline;
 - ``/facilitator/cohort/{n}``: the optimal assignment with both scores, why each twin got its
@@ -28,7 +31,8 @@ page under "Data", with their meaning, from
 cohort (``recommender/result.py``; cached per matcher, cohort, weights and pins) with the same
 row builders as the files of ``peerlearn run``, so the same pair gives the same CSV bytes in
 both. Tables by page: index ``twins``, ``pilots``; twin ``ranking`` (the columns of
-``shortlists``, the twin's whole list); pair ``topics``, ``evidence``, ``plan``; cohort
+``shortlists``, the twin's whole list), ``profile_links``, ``profile_facts``; pilot
+``profile_links``, ``profile_facts``; pair ``topics``, ``evidence``, ``plan``; cohort
 ``assignment``, ``loads``, ``explanations``, ``overrides``; what-if ``whatif``.
 The page builders are in ``recommender/web/pages.py``; this module wires them to the app.
 
@@ -72,6 +76,7 @@ from recommender.web.pages import (
     _cohort,
     _index,
     _pair,
+    _pilot,
     _seg,
     _twin,
     _whatif,
@@ -91,7 +96,8 @@ CSP = ("default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 
 
 # the tables the pages serve, with their columns and meaning (recommender/tables.py)
 COLUMNS = {name: TABLES[name] for name in ("twins", "pilots", "ranking", "topics", "evidence", "plan", "assignment",
-                                           "loads", "explanations", "overrides", "whatif")}
+                                           "loads", "explanations", "overrides", "whatif", "profile_links",
+                                           "profile_facts")}
 
 
 # ============================================================== wiring
@@ -120,7 +126,7 @@ def make_app(store_path, settings, *, matcher=None, log: Callable[[str], None] |
         services = {"recommender": factory}
     from recommender.web.recruit import recruit_routes
 
-    routes = [*facilitator_routes(factory), *recruit_routes(store_path, settings)]
+    routes = [*facilitator_routes(factory, store_path=store_path), *recruit_routes(store_path, settings)]
     return create_app(store_path, config_from(settings.server), extra_routes=routes,
                       log=log, services=services)
 
@@ -145,10 +151,12 @@ def matcher_warmup(store_path, settings) -> Warmup:
     return Warmup(build, name="recommender")
 
 
-def facilitator_routes(matcher_factory: Callable[[], Any]) -> list[BaseRoute]:
-    """Routes of the facilitator pages; ``matcher_factory()`` returns the (cached) ``Matcher``."""
+def facilitator_routes(matcher_factory: Callable[[], Any], *, store_path=None) -> list[BaseRoute]:
+    """Routes of the facilitator pages; ``matcher_factory()`` returns the (cached) ``Matcher``.
+    ``store_path``: the on-disk store the twin and pilot pages read profiles from (evidence
+    texts, GCoM facts); without it those pages show no profile."""
     env = _environment()
-    cache = ResultCache()
+    cache = ResultCache(store_path=store_path)
 
     def page(builder: Callable[..., PageData], *, suffix_param: str | None = None, post: bool = False):
         async def endpoint(request: Request) -> Response:
@@ -185,6 +193,8 @@ def facilitator_routes(matcher_factory: Callable[[], Any]) -> list[BaseRoute]:
         Route("/facilitator/whatif.{ext}", page(_whatif, suffix_param="ext"), methods=["GET"]),
         Route("/facilitator/twin/{twin}", page(_twin, suffix_param="twin"), methods=["GET"],
               name="facilitator_twin"),
+        Route("/facilitator/pilot/{pilot}", page(_pilot, suffix_param="pilot"), methods=["GET"],
+              name="facilitator_pilot"),
         Route("/facilitator/pair/{pilot}/{twin}", page(_pair, suffix_param="twin"), methods=["GET"],
               name="facilitator_pair"),
         Route("/facilitator/cohort/{n}", page(_cohort, suffix_param="n", post=True), methods=methods,
@@ -254,9 +264,9 @@ def _respond(env: Environment, data: PageData, req: PageRequest, fmt: str) -> Re
         body = {**data.facts, **data.tables, "columns": {k: [c for c, _ in COLUMNS[k]] for k in data.tables}}
         return JSONResponse(body)
     if fmt == "csv":
-        table = req.get("table") or next(iter(data.tables))
+        table = req.get("table") or next(iter(data.tables), "")
         if table not in data.tables:
-            raise WebError(400, f"no table {table!r} on this page; tables: {', '.join(data.tables)}")
+            raise WebError(400, f"no table {table!r} on this page; tables: {', '.join(data.tables) or 'none'}")
         filename = f"{data.name}-{table}.csv"
         return Response(_csv(data.tables[table], [c for c, _ in COLUMNS[table]]), media_type=CSV_TYPE,
                         headers={"Content-Disposition": f'inline; filename="{filename}"'})

@@ -17,7 +17,9 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from kg.errors import InputError, NotFoundError
+from kg.sparql_formats import PREFIXES
 from recommender.assignment import Overrides, read_overrides
+from recommender.profile_view import ProfileView, profile_view
 from recommender.result import CohortResult, cohort_result, pair_result
 from recommender.tables import (
     assignment_rows,
@@ -77,12 +79,38 @@ class PageData:
 
 
 class ResultCache:
-    """The last ``size`` cohort results, per matcher, cohort, weights and pins (thread-safe)."""
+    """The last ``size`` cohort results, per matcher, cohort, weights and pins, and profiles
+    (``profile``) per matcher and twin or pilot activity (thread-safe)."""
 
-    def __init__(self, size: int = CACHE_SIZE):
+    def __init__(self, size: int = CACHE_SIZE, *, store_path=None):
         self.size = size
+        self.store_path = store_path        # the on-disk store profiles read evidence and facts from
         self._items: OrderedDict = OrderedDict()
         self._lock = threading.Lock()
+
+    def profile(self, matcher, kind: str, item) -> ProfileView | None:
+        """The profile of a twin or pilot activity (``recommender.profile_view``) from the
+        matcher's catalog and the store (opened read-only for it); None without a store."""
+        if self.store_path is None:
+            return None
+        key = ("profile", id(matcher), kind, item.id)
+        with self._lock:
+            hit = self._items.get(key)
+            if hit is not None and hit[0] is matcher:
+                self._items.move_to_end(key)
+                return hit[1]
+        from kg.store import open_store
+
+        store = open_store("oxigraph", path=self.store_path, read_only=True)
+        try:
+            view = profile_view(store, matcher.catalog, kind, item)
+        finally:
+            store.close()
+        with self._lock:
+            self._items[key] = (matcher, view)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+        return view
 
     def cohort(self, matcher, cohort: int, overrides: Overrides = Overrides(), weights=None) -> CohortResult:
         key = (id(matcher), cohort, overrides, tuple(sorted(weights.items())) if weights else None)
@@ -115,6 +143,29 @@ def _cohort_number(raw: str) -> int:
         return int(raw)
     except ValueError:
         raise NotFoundError(f"no cohort {raw!r}: cohorts are numbered") from None
+
+
+def _short_iri(iri: str) -> str:
+    """``data:ccc/westford/passage/3`` for an IRI under a known prefix (``kg.sparql_formats.PREFIXES``)."""
+    for p, ns in PREFIXES.items():
+        if iri.startswith(ns) and len(iri) > len(ns):
+            return f"{p}:{iri[len(ns):]}"
+    return iri
+
+
+def _profile(view: ProfileView | None, base: str) -> tuple[dict | None, dict[str, list[dict]]]:
+    """The profile section's HTML rows (each evidence IRI short, with a link that asks this
+    server's SPARQL endpoint what the graph says of it) and its two tables."""
+    if view is None:
+        return None, {}
+    links = [{**r, "concept_short": _short_iri(x.concept_iri), "evidence_short": _short_iri(x.evidence_iri) if x.evidence_iri else "",
+              "evidence_href": (base + "/sparql?query=" + quote(f"SELECT ?property ?value WHERE {{ <{x.evidence_iri}> ?property ?value }}",
+                                                        safe=""))
+              if x.evidence_iri else ""}
+             for r, x in zip(view.link_rows(), view.links, strict=True)]
+    sources = sorted({x.source for x in view.links})
+    ctx = {"links": links, "facts": view.fact_rows(), "sources": sources}
+    return ctx, {"profile_links": view.link_rows(), "profile_facts": view.fact_rows()}
 
 
 # ============================================================== pages
@@ -159,12 +210,30 @@ def _twin(matcher, req: PageRequest, cache: ResultCache) -> PageData:
     ranking = _ranking_view(cat, c.ranking(twin.id))
     city = cat.cities.get(twin.city)
     why = [{**r, "_e": e} for r, e in zip(explanation_rows(cat, c), c.explanations, strict=True) if e.twin == twin.id]
-    ctx = {"twin": twin, "name": cat.twin_name(twin.id), "city": city, "ranking": ranking, "why": why}
+    profile, profile_tables = _profile(cache.profile(matcher, "twin", twin), req.base)
+    ctx = {"twin": twin, "name": cat.twin_name(twin.id), "city": city, "ranking": ranking, "why": why,
+           "profile": profile}
     facts = {"twin_id": twin.id, "twin": cat.twin_name(twin.id), "cohort": twin.cohort,
              "weights": dict(matcher.weights), "explanations": _public(why, "explanations")}
     return PageData("twin.html.j2", f"{cat.twin_name(twin.id)}: ranked pilot activities", ctx,
-                    {"ranking": _public(ranking, "ranking")}, facts, name=f"twin-{twin.id}",
+                    {"ranking": _public(ranking, "ranking"), **profile_tables}, facts, name=f"twin-{twin.id}",
                     path=f"/facilitator/twin/{_seg(twin.id)}")
+
+
+def _pilot(matcher, req: PageRequest, cache: ResultCache) -> PageData:
+    cat = matcher.catalog
+    pilot = cat.find_pilot(req.params["pilot"])
+    pname = cat.pilot_name(pilot.id)
+    c = cache.cohort(matcher, pilot.cohort)
+    assigned = [r for r in assignment_rows(cat, c) if r["pilot_id"] == pilot.id]
+    cities = [cat.cities[x] for x in pilot.cities if x in cat.cities]
+    profile, profile_tables = _profile(cache.profile(matcher, "pilot", pilot), req.base)
+    ctx = {"pilot": pilot, "pname": pname, "cities": cities, "assigned": assigned, "profile": profile,
+           "capacity": pilot.capacity if pilot.capacity is not None else matcher.capacity}
+    facts = {"pilot_id": pilot.id, "pilot": pname, "title": pilot.title, "cohort": pilot.cohort,
+             "cities": [x.id for x in cities], "assigned_twins": [r["twin_id"] for r in assigned]}
+    return PageData("pilot.html.j2", f"{pname}: pilot activity", ctx, profile_tables, facts,
+                    name=f"pilot-{pilot.id}", path=f"/facilitator/pilot/{_seg(pilot.id)}")
 
 
 def _pair(matcher, req: PageRequest, cache: ResultCache) -> PageData:

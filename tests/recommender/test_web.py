@@ -431,6 +431,7 @@ def test_bad_weights_are_a_400(client, params, words):
     ("/facilitator/twin/Westfrod", "no twin named 'Westfrod'; close matches: T1-westford"),
     ("/facilitator/twin/Atlantis", "no twin named 'Atlantis'"),
     ("/facilitator/pair/P9/T1-westford", "no pilot activity named 'P9'"),
+    ("/facilitator/pilot/P9", "no pilot activity named 'P9'"),
     ("/facilitator/pair/P1/Rivertn", "close matches: T1-riverton"),
     ("/facilitator/whatif?twin=Nowhere", "no twin named 'Nowhere'"),
     ("/facilitator/cohort/7", "no twins in cohort 7"),
@@ -467,7 +468,8 @@ def test_bad_format_and_table_are_a_400(client):
 PAGES = ["/facilitator", "/facilitator/twin/T1-westford", "/facilitator/twin/T1-northam",
          "/facilitator/pair/P1/T1-westford", "/facilitator/pair/P3/T1-riverton", "/facilitator/cohort/1",
          "/facilitator/cohort/1?pins=pin,Westford,P2", "/facilitator/whatif",
-         "/facilitator/whatif?twin=T1-riverton&experience_fit=1", "/facilitator/twin/Nowhere"]
+         "/facilitator/whatif?twin=T1-riverton&experience_fit=1", "/facilitator/twin/Nowhere",
+         "/facilitator/pilot/P2", "/facilitator/pilot/Nowhere"]
 
 
 @pytest.mark.parametrize("path", PAGES)
@@ -477,7 +479,7 @@ def test_pages_stay_on_this_server(client, path):
     urls = re.findall(r"""(?:https?:)?//[^\s"'<>]+""", r.text)
     assert urls == [], urls
     for ref in re.findall(r'(?:href|src|action)="([^"]*)"', r.text):
-        assert ref.startswith("/") or ref == "data:,", ref
+        assert ref.startswith(("/", "#")) or ref == "data:,", ref      # this server, or this page
     assert "<script" not in r.text
     assert "default-src 'none'" in r.headers["content-security-policy"]
 

@@ -40,7 +40,8 @@ from recommender.web import facilitator_routes
 store = open_store("oxigraph", path=sys.argv[1], read_only=True)
 matcher = Matcher.from_catalog(catalog(store), Settings(), encoder=False)
 store.close()
-serve(sys.argv[1], EndpointConfig(port=0, workers=1), extra_routes=facilitator_routes(lambda: matcher))
+serve(sys.argv[1], EndpointConfig(port=0, workers=1),
+      extra_routes=facilitator_routes(lambda: matcher, store_path=sys.argv[1]))
 """
 
 
@@ -154,4 +155,32 @@ def test_twin_and_cohort_pages_render(live, page):
     _open(page, live.url + "/facilitator/cohort/1")
     assert page.eval("document.querySelectorAll('#assignment tbody tr').length") == 3
     page.screenshot(SHOTS / "cohort-1.png")
+    _stayed_home(page, live)
+
+
+def test_twin_profile_and_pilot_page(live, page, matcher_and_store):
+    """The twin page's "its profile" link scrolls to the profile table (every link with its
+    source, styled by this server's stylesheet); a pilot activity's name on the index opens its
+    page with its profile."""
+    cat = matcher_and_store[0].catalog
+    rows = "[...document.querySelectorAll('#profile-links tbody tr')].map(r => [r.querySelector('td.name').textContent, r.dataset.source])"
+
+    def expected(item, fields):
+        return sorted([cat.concepts[x.concept].label, x.source] for f in fields for x in getattr(item, f))
+
+    _open(page, live.url + "/facilitator/twin/Westford")
+    page.click("a[href='#profile']")
+    page.wait_for("location.hash === '#profile'")
+    assert sorted(page.eval(rows)) == expected(cat.twins["T1-westford"], ("domains", "levers", "barriers", "experience"))
+    assert page.eval("document.getElementById('profile').getBoundingClientRect().top < window.innerHeight")
+    assert page.eval("getComputedStyle(document.querySelector('#profile-links .src-stated')).backgroundColor") \
+        == "rgb(220, 235, 247)"
+    page.screenshot(SHOTS / "twin-T1-westford-profile.png")
+    _open(page, live.url + "/facilitator")
+    page.click("tr[data-pilot='P2'] td.name a")
+    page.wait_for("location.pathname === '/facilitator/pilot/P2' && document.readyState === 'complete'")
+    assert page.eval("document.querySelector('h1').textContent") == "SUN"
+    assert sorted(page.eval(rows)) == expected(cat.pilots["P2"], ("domains", "levers", "barriers", "solutions"))
+    assert page.eval("document.querySelectorAll('#profile-facts tbody tr').length") > 0
+    page.screenshot(SHOTS / "pilot-P2.png")
     _stayed_home(page, live)
