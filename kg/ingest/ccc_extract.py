@@ -217,12 +217,15 @@ def vector_of(literal: str) -> np.ndarray:
 
 def extract_ntriples(ex: CccExtract, cities: Mapping[str, City], *, where: Path | str = "") -> dict[str, bytes]:
     """City id -> N-Triples of its graph (``ccc_graph_name``); a city not in ``cities`` is an
-    ``InputError`` naming the manifest."""
+    ``InputError`` naming the manifest. A contract of which the extract keeps no passage (one read
+    without modules: tagging reads none of it) has no graph, as a narrative needs a passage."""
     out = {}
     for c in ex.contracts:
         city = cities.get(c.city)
         if city is None:
             raise InputError(f"city {c.city!r} is not in the dataset", path=Path(where) / MANIFEST, field="contracts")
+        if not c.doc.passages:
+            continue
         facts = [(PL.isExtract, Literal(True)), (PL.extractFloor, Literal(ex.floor, datatype=XSD.double))]
         if c.vector is not None:
             facts += [(PL.contractVector, vector_literal(c.vector)), (PL.embeddingModel, Literal(ex.model))]

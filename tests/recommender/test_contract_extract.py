@@ -18,7 +18,14 @@ from kg.build import bundled_ccc, bundled_dataset
 from kg.namespaces import PL
 from recommender.contract_extract import FLOOR, concepts_sha256, extract_cities, model_name, stored_vectors
 from recommender.embeddings import DEFAULT_MODEL, CachedEncoder, SentenceTransformerEncoder
-from recommender.narratives import contract_texts, extract_vectors, ingest_ccc, tag_graph, tag_store
+from recommender.narratives import (
+    ccc_passages,
+    contract_texts,
+    extract_vectors,
+    ingest_ccc,
+    tag_graph,
+    tag_store,
+)
 from recommender.profiles import contract_vectors
 from recommender.tagging import ConceptTagger
 from tests.conftest import MINI, ROOT, SHARED
@@ -115,6 +122,11 @@ def test_an_extract_vector_of_another_model_is_replaced_and_a_low_threshold_is_n
     assert [s for s in said if s.startswith("note:")] == [
         "note: matching.tag_threshold 0.2 is below the contract extracts' floor 0.25: contract tags scoring "
         "below 0.25 may be missing (ingest the full contracts with --ccc)"]
+    # a full ingestion replaces the city's extract: all its passages, no flag, no stored vector
+    ingest_ccc(store, [CCC / "klagenfurt.md"], say=lambda s: None)
+    assert extract_cities(store) == {"reykjavik"} and set(stored_vectors(store)[0]) == {"reykjavik"}
+    assert set(contract_texts(store)) == {"klagenfurt"}
+    assert len(ccc_passages(store)["klagenfurt"]) == 131
 
 
 def test_the_shipped_extract_is_current():
@@ -126,6 +138,20 @@ def test_the_shipped_extract_is_current():
     assert manifest["concepts_sha256"] == concepts_sha256(tagger.concepts)
     assert model_name(manifest["model"]) == model_name(SentenceTransformerEncoder(DEFAULT_MODEL).model_id)
     assert manifest["floor"] <= 0.35                                     # the default matching.tag_threshold
+
+
+def test_the_shipped_extract_conforms_to_the_shapes():
+    """Every extract graph with the dataset passes SHACL (a narrative needs a passage: the contract
+    read without modules, of which the extract keeps none, has no graph)."""
+    from kg.build import ccc_extract_graphs, load_sources
+    from kg.validate import violations
+
+    data = load_sources([bundled_dataset()])
+    graphs = ccc_extract_graphs(bundled_ccc(), data)
+    assert len(graphs) >= 100
+    for nt in graphs.values():
+        data.parse(data=nt.decode("utf-8"), format="nt")
+    assert violations(data) == []
 
 
 def test_an_unstructured_contract_does_not_dilute_an_activity(tmp_path, encoder):
