@@ -69,8 +69,8 @@ and converted to Markdown (`../shared/data/ccc`); each file's SHA-256 is in `man
 - `manifest.json`: model, floor, sections, SHA-256 of the concept descriptions the tagger embeds,
   peerlearn version, each contract's file, SHA-256 and counts.
 
-`peerlearn build` on the bundled dataset loads it into one named graph per city
-(`https://w3id.org/peerlearn/graph/ccc/<city>`), with the node IRIs and properties a full
+`peerlearn build` on the bundled dataset loads it into one named graph per city of which it keeps
+a passage (`https://w3id.org/peerlearn/graph/ccc/<city>`), with the node IRIs and properties a full
 ingestion writes and `pl:isExtract true` on the narrative; `peerlearn ingest-ccc FILE` or
 `peerlearn run --ccc DIR` replaces a city's extract with its whole contract.
 
