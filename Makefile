@@ -24,8 +24,9 @@ setup: $(STAMP)
 assets:
 	@if [ -f package-lock.json ]; then npm ci --no-audit --no-fund --loglevel=error; fi
 
-# The Climate City Contracts of the dataset's cities: `make demo CCC=../shared/data/ccc` (off by
-# default: tagging them cold takes about 20 minutes on 2 cores without native bfloat16).
+# The Climate City Contracts of the dataset's cities come in by default through their bundled
+# extract (kg/datasets/ccc); `make demo CCC=../shared/data/ccc` ingests the whole contracts
+# instead (tagging them cold takes about 20 minutes on 2 cores without native bfloat16).
 CCC ?=
 
 demo: setup assets

@@ -11,13 +11,15 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from rdflib import Graph
+from rdflib import RDF, Graph, URIRef
+from rdflib.namespace import DCTERMS
 
 from kg.errors import InputError
 from kg.ingest.gcom.rdf import GCOM_GRAPH
 from kg.ingest.rdf import is_rdf_file, read_rdf
-from kg.ingest.tabular import read_tabular, to_graph
-from kg.namespaces import GRAPHS
+from kg.ingest.tabular import SCHEMA, read_tabular, to_graph
+from kg.model import City
+from kg.namespaces import GRAPHS, PL
 from kg.ontology import ontology_graph, vocabulary_codes
 from kg.store import Store, atomic_oxigraph_dir, open_store
 from kg.validate import violations
@@ -43,10 +45,35 @@ def _gcom_for(sources: Sequence[str | os.PathLike]) -> bytes | None:
     """The bundled GCoM extract as N-Triples when the bundled dataset is among ``sources``."""
     from kg.ingest.gcom.extract import extract_ntriples
 
-    bundled = bundled_dataset().resolve()
-    if bundled_gcom().is_dir() and any(Path(s).resolve() == bundled for s in sources):
+    if bundled_gcom().is_dir() and _has_bundled(sources):
         return extract_ntriples(bundled_gcom())[0]
     return None
+
+
+def bundled_ccc() -> Path:
+    """The Climate City Contract extract of the bundled dataset's cities (``kg/datasets/ccc``)."""
+    return Path(__file__).resolve().parent / "datasets" / "ccc"
+
+
+def _has_bundled(sources: Sequence[str | os.PathLike]) -> bool:
+    bundled = bundled_dataset().resolve()
+    return any(Path(s).resolve() == bundled for s in sources)
+
+
+def ccc_extract_graphs(folder: str | os.PathLike, data: Graph) -> dict[URIRef, bytes]:
+    """Graph name -> N-Triples of each contract of the extract in ``folder`` (``kg.ingest.ccc_extract``),
+    for the cities of ``data``; ``InputError`` (file, row) on a bad file or a city not in ``data``."""
+    from kg.ingest.ccc_extract import extract_ntriples, read_extract
+    from kg.ingest.ccc_rdf import ccc_graph_name
+
+    ex = read_extract(folder)
+    cities = {}
+    for c in data.subjects(RDF.type, PL.City):
+        cid = data.value(c, DCTERMS.identifier)
+        if cid is not None:
+            cities[str(cid)] = City(id=str(cid), iri=str(c), name=str(data.value(c, URIRef(SCHEMA + "name")) or cid),
+                                    country="")
+    return {ccc_graph_name(cities[cid]): nt for cid, nt in extract_ntriples(ex, cities, where=folder).items()}
 
 
 def load_sources(sources: Sequence[str | os.PathLike]) -> Graph:
@@ -104,22 +131,32 @@ def _kept_from(path) -> dict:
 
 def build(sources: Sequence[str | os.PathLike], *, backend: str = "oxigraph",
           path: str | os.PathLike | None = None, endpoint: str | None = None,
-          update_endpoint: str | None = None) -> Store:
+          update_endpoint: str | None = None, ccc_extract: str | os.PathLike | bool | None = None) -> Store:
     """Build a store from ``sources``. An on-disk Oxigraph store is built beside ``path`` and
     swapped in only when complete, so a failed build leaves the previous store untouched.
-    With the bundled dataset, its GCoM extract goes into the named graph ``graph/gcom``."""
+    With the bundled dataset, its GCoM extract goes into the named graph ``graph/gcom`` and
+    its Climate City Contract extract into ``graph/ccc/<city>``; ``ccc_extract`` names another
+    extract folder, or ``False`` for none. Every extract is read and checked before anything
+    is written."""
     data = load_sources(sources)
+    extra: dict[URIRef, bytes] = {}
     gcom = _gcom_for(sources)
+    if gcom:
+        extra[GCOM_GRAPH] = gcom
+    if ccc_extract is None and _has_bundled(sources) and bundled_ccc().is_dir():
+        ccc_extract = bundled_ccc()
+    if ccc_extract:
+        extra.update(ccc_extract_graphs(ccc_extract, data))
     if backend == "oxigraph" and path is not None:
         kept = _kept_from(path)
         with atomic_oxigraph_dir(path) as tmp:
             write_graphs(tmp, data, kept)
-            if gcom:
-                tmp.replace_graph_ntriples(GCOM_GRAPH, gcom)
+            for name, nt in extra.items():
+                tmp.replace_graph_ntriples(name, nt)
         return open_store("oxigraph", path=path)
     store = open_store(backend, path=path, endpoint=endpoint, update_endpoint=update_endpoint)
     write_graphs(store, data)
-    if gcom:
-        store.replace_graph_ntriples(GCOM_GRAPH, gcom)
+    for name, nt in extra.items():
+        store.replace_graph_ntriples(name, nt)
     return store
 

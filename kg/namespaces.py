@@ -69,12 +69,15 @@ class PL(DefinedNamespace):
     cohort: URIRef  # object property
     cohortNumber: URIRef  # datatype property
     concept: URIRef  # object property
+    contractVector: URIRef  # datatype property
     direction: URIRef  # object property
+    embeddingModel: URIRef  # datatype property
     emissions: URIRef  # object property
     evidence: URIRef  # object property
     evidencePath: URIRef  # datatype property
     experienceInDomain: URIRef  # object property
     explanation: URIRef  # datatype property
+    extractFloor: URIRef  # datatype property
     facesBarrier: URIRef  # object property
     firstChoice: URIRef  # object property
     full: URIRef  # datatype property
@@ -83,6 +86,7 @@ class PL(DefinedNamespace):
     implementsSolution: URIRef  # object property
     interestedInDomain: URIRef  # object property
     interestedInLever: URIRef  # object property
+    isExtract: URIRef  # datatype property
     leadCity: URIRef  # object property
     linkProperty: URIRef  # object property
     load: URIRef  # datatype property

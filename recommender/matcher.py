@@ -6,6 +6,7 @@ topics are called from their modules, the similarity tables are made once in
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -60,31 +61,36 @@ class Matcher:
 
     # ---------------------------------------------------------------- construction
     @classmethod
-    def from_store(cls, store, settings, *, encoder=None) -> Matcher:
+    def from_store(cls, store, settings, *, encoder=None, say=None) -> Matcher:
         """Read the catalog from ``store`` and precompute similarities (``encoder=None``
         builds the configured one; ``encoder=False`` leaves narrative similarity out). Profile
-        vectors include the cities' ingested contracts (``profile_vectors``); topics quote the
-        profiles' and the contracts' passages."""
+        vectors include the cities' ingested contracts, full or shipped as an extract
+        (``profile_vectors``); topics quote the profiles' and the contracts' passages. ``say``
+        (default: stderr) hears when an extract's contract vectors cannot be used."""
         from recommender.grounding import ContractSource, ProfileSource
-        from recommender.narratives import ccc_passages
+        from recommender.narratives import ccc_passages, extract_vectors
 
         m = settings.matching
         cat = read_catalog(store, gcom=m.gcom, contracts=m.contracts, narrative_tags=m.narrative_tags)
-        contracts = contract_texts(store) if encoder is not False and m.contracts else None
-        self = cls.from_catalog(cat, settings, encoder=encoder, contracts=contracts)
+        contracts = city_vectors = None
+        if encoder is not False and m.contracts:
+            encoder = encoder if encoder is not None else make_encoder(settings)
+            contracts = contract_texts(store)
+            city_vectors = extract_vectors(store, encoder, say=say or (lambda s: print(s, file=sys.stderr)))
+        self = cls.from_catalog(cat, settings, encoder=encoder, contracts=contracts, city_vectors=city_vectors)
         passages = ccc_passages(store) if m.contracts else {}
         self.passage_sources = [ProfileSource()] + ([ContractSource(passages)] if passages else [])
         return self
 
     @classmethod
-    def from_catalog(cls, cat: Catalog, settings, *, encoder=None, contracts=None) -> Matcher:
+    def from_catalog(cls, cat: Catalog, settings, *, encoder=None, contracts=None, city_vectors=None) -> Matcher:
         m = settings.matching
         self = cls(cat, dict(m.weights), m.capacity, m.per_twin, m.overload_penalty, m.topics_per_direction,
                    candidate_limit=m.candidates, weak_threshold=m.weak_threshold)
         if encoder is None:
             encoder = make_encoder(settings)
         if encoder is not False and cat.twins and cat.pilots:
-            self._vectors = profile_vectors(cat, encoder, contracts=contracts)
+            self._vectors = profile_vectors(cat, encoder, contracts=contracts, city_vectors=city_vectors)
             self.context.narrative = narrative_table(*self._vectors)
         self.context.proximity = proximities(cat)
         self._generate = m.candidates > 0

@@ -6,7 +6,9 @@ their cities (each contract once, however many pilots and twins share the city):
 (barriers and opportunities) for barriers, B-2 and C-1/C-2 (portfolio, governance, social
 innovation) for domains and levers, and C-3 (funding) for levers. A contract informs its city's twin and every
 pilot activity its city runs (``contract_links``: how a city-level document weighs in an
-activity's profile).
+activity's profile). A contract shipped as an extract (``kg/datasets/ccc``,
+``recommender.contract_extract``) is tagged the same way and gives the same tags; its profile
+vector is the one it carries (``extract_vectors``), not the mean of its few passages.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
 from rdflib import PROV, RDF, XSD, Graph, Literal, URIRef
 
 from kg.catalog import catalog as read_catalog
@@ -34,6 +37,8 @@ from kg.ingest.ccc_rdf import (
 from kg.model import City
 from kg.namespaces import DATA, GRAPHS, PL
 from kg.store import Store
+from recommender.contract_extract import extract_cities, model_name, stored_vectors
+from recommender.profiles import contract_vectors
 from recommender.provenance import activity, add_setting
 from recommender.tagging import ConceptTagger, assertive, sentences
 
@@ -107,16 +112,38 @@ def ccc_passages(store: Store) -> dict[str, list[tuple[str, str, str]]]:
     return out
 
 
-def contract_texts(store: Store) -> dict[str, list[str]]:
+def contract_texts(store: Store, *, extracts: bool = False) -> dict[str, list[str]]:
     """City id -> the passages of its ingested contract that describe it in a profile: the
     sections tagging reads (``SECTIONS_BY_SCHEME``), each read as tagging reads it (without
-    what says nothing), so their vectors are the ones tagging cached."""
+    what says nothing), so their vectors are the ones tagging cached. Contracts shipped as an
+    extract are left out (their passages are the evidence of tags, a biased subset: their
+    vectors are ``extract_vectors``'), or, with ``extracts``, are the only ones given."""
     sections = set().union(*SECTIONS_BY_SCHEME.values())
+    partial = extract_cities(store)
     out: dict[str, list[str]] = {}
     for city, ps in ccc_passages(store).items():
+        if (city in partial) != extracts:
+            continue
         texts = [t for t in (assertive(text) for _, sec, text in ps if sec in sections) if t]
         if texts:
             out[city] = texts
+    return out
+
+
+def extract_vectors(store: Store, encoder, *, say: Callable[[str], None] = print) -> dict[str, np.ndarray]:
+    """City id -> contract vector of each contract shipped as an extract: the one it carries when
+    made by the encoder's model (the precision may differ: fp32 and bf16 vectors agree to a
+    cosine above 0.9999), else the unit mean of the extract's passages, said once."""
+    vectors, models, _ = stored_vectors(store)
+    mine = model_name(str(getattr(encoder, "model_id", "")))
+    other = sorted({m for m in models.values() if model_name(m) != mine})
+    out = {c: v for c, v in vectors.items() if model_name(models[c]) == mine}
+    rest = {c: t for c, t in contract_texts(store, extracts=True).items() if c not in out}
+    if rest:
+        made = f"made with {', '.join(other)}, not {mine}" if other else "not given"
+        say(f"contract vectors of {len(rest)} extract contract(s) {made}: using the mean of their "
+            f"extract passages instead (regenerate with scripts/build_ccc_extract.py)")
+        out.update(contract_vectors(encoder, rest))
     return out
 
 
@@ -170,9 +197,10 @@ def tag_graph(store: Store, tagger: ConceptTagger, *, when: datetime | None = No
         for tag in tags:
             if tag.scheme == scheme:
                 by_city.setdefault(city, {})[tag.concept] = (scheme, tag.score, ps[tag.passage_index][0])
+    read = {city: passages[city] for city, _, _ in city_jobs}    # contracts tagging had something to read in
     for role, item in people:
         mine = item.cities if role == "pilot" else (item.city,)
-        for concept, (scheme, score, evidence) in contract_links(mine, passages, by_city).items():
+        for concept, (scheme, score, evidence) in contract_links(mine, read, by_city).items():
             count += _add_tag(g, URIRef(item.iri), role, "contract", concept, scheme, score,
                               [URIRef(e) for e in evidence], run)
     return g, count
@@ -181,13 +209,16 @@ def tag_graph(store: Store, tagger: ConceptTagger, *, when: datetime | None = No
 def contract_links(cities: Sequence[str], passages: dict, by_city: dict[str, dict[str, tuple[str, float, str]]]
                    ) -> dict[str, tuple[str, float, list[str]]]:
     """Concept -> (scheme, score, evidence passages) that the contracts of ``cities`` give a
-    twin (one city) or a pilot activity (its cities).
+    twin (one city) or a pilot activity (its cities); ``passages``: the contracts tagging read
+    (city id -> passages), those with a passage in a tagged section (``SECTIONS_BY_SCHEME``).
 
     A contract speaks for its whole city, an activity for the cities that run it: each city
-    with an ingested contract has one vote, its tag score for the concept (0 when its contract
+    whose contract tagging read has one vote, its tag score for the concept (0 when its contract
     does not give the concept), and the activity's score is the mean of the votes. A concept
     all of an activity's contracts give keeps its score; one that one city in three gives keeps
-    a third. Cities without a contract do not vote (they say nothing either way). A twin has
+    a third. Cities without a contract, or whose contract has no passage in a tagged section
+    (one read without modules: all ``intro``), do not vote (they say nothing either way), so
+    a contract shipped as an extract votes exactly as the whole one. A twin has
     one city, so its contract links carry the contract's tag scores. Matching then weighs
     them as every tag (half the score); the evidence is each voting city's best passage."""
     voters = [c for c in dict.fromkeys(cities) if c in passages]
@@ -221,6 +252,10 @@ def tag_store(store: Store, encoder, *, threshold: float, say=print) -> int:
     """Replace the tags graph of ``store`` with fresh tags; return how many links."""
     cat = read_catalog(store)
     tagger = ConceptTagger.from_catalog(cat, encoder, threshold=threshold)
+    floor = stored_vectors(store)[2]
+    if floor is not None and threshold < floor:
+        say(f"note: matching.tag_threshold {threshold} is below the contract extracts' floor {floor}: "
+            f"contract tags scoring below {floor} may be missing (ingest the full contracts with --ccc)")
     g, n = tag_graph(store, tagger)
     store.replace_graph(GRAPHS.tags, g)
     say(f"tagged: {n} inferred concept links with their evidence passages")

@@ -44,7 +44,7 @@ def run_main_job(settings, *, out_dir: Path, sources: list[str], ccc: str | None
         say(batch.summary())
     encoder = make_encoder(settings)
     tag_store(store, encoder, threshold=settings.matching.tag_threshold, say=say)
-    matcher = Matcher.from_store(store, settings, encoder=encoder)
+    matcher = Matcher.from_store(store, settings, encoder=encoder, say=say)
     if not include_declined:                      # facilitators' "no" (a rebuild keeps them)
         matcher.declined = declined_pairs(store, matcher.catalog)
     cohorts = sorted({t.cohort for t in matcher.catalog.twins.values()})

@@ -29,7 +29,8 @@ def profile_text(cat: Catalog, item: Twin | PilotActivity) -> str:
 
 
 def profile_vectors(cat: Catalog, encoder, twin_ids: Iterable[str] | None = None, *,
-                    contracts: Mapping[str, Sequence[str]] | None = None
+                    contracts: Mapping[str, Sequence[str]] | None = None,
+                    city_vectors: Mapping[str, np.ndarray] | None = None
                     ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     """Unit-length profile vectors of the given twins (default all) and of every pilot:
     ``({twin id: vector}, {pilot id: vector})``.
@@ -40,13 +41,15 @@ def profile_vectors(cat: Catalog, encoder, twin_ids: Iterable[str] | None = None
     or activity's contract vector the mean of its cities' (cities without a contract are left
     out); the profile vector is the normalised sum of the unit text vector and the unit
     contract vector, so what the twin or activity says of itself and what its cities' contracts
-    say count equally (its direction is their bisector)."""
+    say count equally (its direction is their bisector). ``city_vectors`` gives cities' contract
+    vectors made already (a contract shipped as an extract carries its own:
+    ``recommender.narratives.extract_vectors``)."""
     twins = [cat.twins[t] for t in (twin_ids if twin_ids is not None else cat.twins)]
     pilots = list(cat.pilots.values())
     tv = np.asarray(encoder.encode([profile_text(cat, t) for t in twins]), dtype=np.float32)
     pv = np.asarray(encoder.encode([profile_text(cat, p) for p in pilots]), dtype=np.float32)
-    if contracts:
-        city_vec = _contract_vectors(encoder, contracts)
+    if contracts or city_vectors:
+        city_vec = {**contract_vectors(encoder, contracts or {}), **(city_vectors or {})}
         tv = _with_contracts(tv, [(t.city,) for t in twins], city_vec)
         pv = _with_contracts(pv, [p.cities for p in pilots], city_vec)
     return ({t.id: tv[i] for i, t in enumerate(twins)}, {p.id: pv[j] for j, p in enumerate(pilots)})
@@ -57,7 +60,7 @@ def _unit(v: np.ndarray) -> np.ndarray:
     return (v / n).astype(np.float32) if n else v.astype(np.float32)
 
 
-def _contract_vectors(encoder, contracts: Mapping[str, Sequence[str]]) -> dict[str, np.ndarray]:
+def contract_vectors(encoder, contracts: Mapping[str, Sequence[str]]) -> dict[str, np.ndarray]:
     """City id -> unit mean of its contract passages' vectors (one encoding call for all)."""
     cities = [c for c in sorted(contracts) if contracts[c]]
     flat = [t for c in cities for t in contracts[c]]

@@ -105,7 +105,7 @@ LAYERS = (
     ("types", "words", "places", "phrases"),                              # vocabulary, words, facts of places
     ("scoring",),                                                         # the signals (their names: weights)
     ("weights", "settings"),                                              # configuration
-    ("provenance", "embeddings", "index", "graph", "tagging", "profiles"),  # building blocks
+    ("provenance", "embeddings", "index", "graph", "tagging", "profiles", "contract_extract"),  # building blocks
     ("grounding",),                                                       # passages each side's words give
     ("similarity", "candidates", "assignment", "topics", "journey",       # solvers,
      "narratives", "search", "feedback"),                                 # graph write-back, search

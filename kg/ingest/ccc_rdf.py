@@ -79,8 +79,9 @@ def match_files(files: Sequence[str | os.PathLike], cat: Catalog) -> list[CccMat
     return out
 
 
-def ccc_ntriples(doc: CccDocument, city: City) -> bytes:
-    """The N-Triples of one contract: a narrative with its passages and emissions records.
+def ccc_ntriples(doc: CccDocument, city: City, *, narrative_facts: Sequence[tuple[URIRef, Literal]] = ()) -> bytes:
+    """The N-Triples of one contract: a narrative with its passages and emissions records
+    (``narrative_facts``: more (property, value) of the narrative, as an extract's flag).
 
     Written term by term (rdflib ``n3()`` escaping) rather than through a Graph: a contract
     has thousands of passages and this is several times faster.
@@ -97,6 +98,8 @@ def ccc_ntriples(doc: CccDocument, city: City) -> bytes:
     t(n, DCTERMS.source, Literal(Path(doc.path).name))
     t(n, DCTERMS.title, Literal(f"Climate City Contract of {city.name}"))
     t(n, PL.structured, Literal(doc.structured))
+    for p, o in narrative_facts:
+        t(n, p, o)
     for ps in doc.passages:
         node = URIRef(f"{n}/passage/{ps.position}")
         t(n, PL.passage, node)

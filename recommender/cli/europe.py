@@ -177,13 +177,16 @@ def _portfolios(settings, cat, pr):
 
     from kg.errors import StoreError
     from kg.queries import PASSAGES
+    from recommender.contract_extract import extract_cities
     from recommender.europe.mission import SECTION, portfolios
 
     store = open_configured_store(settings)
     try:
+        partial = extract_cities(store)   # an extract's passages are a biased subset: no portfolio shares
         passages: dict[str, list[tuple[str, str, str]]] = {}
         for r in store.query(PASSAGES, {"section": Literal(SECTION)}).records():
-            passages.setdefault(str(r["owner"]), []).append((str(r["p"]), SECTION, str(r["text"])))
+            if str(r["owner"]) not in partial:
+                passages.setdefault(str(r["owner"]), []).append((str(r["p"]), SECTION, str(r["text"])))
     finally:
         store.close()
     pf = portfolios(pr, cat, passages)

@@ -274,6 +274,15 @@ def test_pair_mission_without_contracts_says_what_to_run(tiny, tmp_path):
     assert res.returncode == 4 and res.stderr.strip().endswith("run `peerlearn ingest-ccc ../shared/data/ccc` first")
 
 
+def test_pair_mission_never_reads_a_contract_extract(tiny, tmp_path):
+    """The bundled build holds contract extracts (kg/datasets/ccc): their B-2 passages are the
+    evidence of tags, a biased subset, so they give no portfolio shares."""
+    _, gcom = tiny
+    assert run_cli("build", cwd=tmp_path).returncode == 0
+    res = run_cli("pair-mission", "Niš", "--gcom", str(gcom), cwd=tmp_path)
+    assert res.returncode == 4 and res.stderr.strip().endswith("run `peerlearn ingest-ccc ../shared/data/ccc` first")
+
+
 def test_help_lists_the_commands_and_each_has_its_own():
     res = run_cli("--help")           # a help text with a bare % broke every `peerlearn --help`
     assert res.returncode == 0, res.stderr
