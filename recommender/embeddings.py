@@ -59,6 +59,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from kg.errors import ConfigError, InputError
+from recommender.settings import PRECISIONS
 
 __all__ = [
     "BUNDLED_MODEL_NAME",
@@ -76,7 +77,6 @@ BUNDLED_MODEL_NAME = "all-MiniLM-L6-v2"
 DEFAULT_MODEL = f"bundled:{BUNDLED_MODEL_NAME}"
 #: Word pieces the bundled model reads; the rest of a longer text is ignored.
 MAX_SEQ_LENGTH = 256
-PRECISIONS = ("auto", "fp32", "bf16")
 #: Chosen by measurement (see the module docstring and benchmarks/bench_embeddings.py).
 DEFAULT_PRECISION = "auto"
 _BF16_FLAGS = {"avx512_bf16", "amx_bf16"}
