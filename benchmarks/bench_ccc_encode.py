@@ -1,23 +1,31 @@
 """Where the time of encoding Climate City Contract passages goes, and what the options buy.
 
-    python benchmarks/bench_ccc_encode.py [CCC_DIR] [--contracts 8] [--sample 480]
+    python benchmarks/bench_ccc_encode.py [CCC_DIR] [--contracts 8] [--sample 256] [--repeats 2] [--bf16]
 
 Part 1 (all contracts in CCC_DIR, reader only, no model): passages per section, word pieces
-per passage (the model reads at most 256; longer ones are cut), table-like and duplicate
-passages, and how many passages each indexing choice encodes.
+per passage (the model reads at most 256; longer ones are cut), and how many passages each
+text-side saving would leave to encode: the passages ``peerlearn index`` encodes (the modules,
+``recommender.search.indexed_passages``), distinct texts among them, noise (table debris and
+other passages with fewer than 10 words of 3+ letters or under half letters), and the sections
+tagging reads.
 
 Part 2 (a sample of ``--sample`` passages from ``--contracts`` contracts, every option on the
-same texts, in one run, interleaved over ``--repeats`` rounds, best round kept): texts per
-second against a bare fp32 ``SentenceTransformer.encode`` (the baseline) and the cosine of
-each option's vectors to the baseline's (min and mean; the bar is 0.99):
+same texts, in one run, interleaved over ``--repeats`` rounds, best round kept): passages per
+second against a bare fp32 ``SentenceTransformer.encode`` (the baseline, 256 word pieces), the
+cosine of each option's vectors to the baseline's on the same texts (min, 1st percentile, mean;
+the bar is 0.99), and, for the first 8 texts, the cosine of each encoded alone to its vector in
+the batch (an option whose vectors depend on the other texts of a batch makes cached and fresh
+vectors of one text differ):
 
-- bare bf16: the same call under ``torch.autocast(bfloat16)``;
-- peerlearn: ``SentenceTransformerEncoder`` at its defaults (bf16, batch 32), as ``index`` uses;
-- bf16, shortest first over all texts (one global length sort; sentence-transformers sorts
-  inside each call already, and ``CachedEncoder`` calls it per 1024 texts);
-- bf16 with ``max_seq_length`` 128 (reads about the first 90 words);
-- int8: ``torch.ao.quantization.quantize_dynamic`` of the Linear layers (fp32 activations), a
-  copy of the bundled weights quantised in memory, no new package.
+- peerlearn fp32: ``SentenceTransformerEncoder(precision="fp32")``, what ``index`` uses on a CPU
+  without native bf16 (``auto``);
+- int8: ``torch.ao.quantization.quantize_dynamic`` (int8 weights, activations quantised per
+  batch, no new package) of every Linear layer with per-tensor weight scales (its default) or
+  per-channel ones, of all but the feed-forward output layers, or of the attention layers only;
+- ``max_seq_length`` 128 (about the first 90 words) in fp32 and int8 (per-channel): a passage
+  longer than 128 word pieces loses its end, so its vector moves away from the full-length one;
+- with ``--bf16``: bare bf16 (``torch.autocast``); emulated on CPUs without AVX512-BF16/AMX and
+  then about 6x slower than fp32, so off by default.
 
 sentence-transformers' ONNX and OpenVINO backends need ``optimum``; ``pip install
 "optimum[onnxruntime]"`` resolves to transformers 4.57 (the venv has 5.x), so they are not
@@ -31,8 +39,10 @@ import contextlib
 import copy
 import os
 import random
+import re
 import sys
 import time
+import warnings
 from collections import Counter
 from pathlib import Path
 
@@ -41,7 +51,7 @@ import numpy as np
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
-PROFILE_SECTIONS = {"A-3", "B-2", "C-1", "C-2", "C-3"}   # what tagging reads (recommender.narratives)
+_WORD = re.compile(r"[^\W\d_]{3,}")
 
 
 def _default_dir() -> Path:
@@ -57,6 +67,7 @@ def table(title: str, header: list[str], rows: list[list[object]]) -> None:
     print("|" + "|".join("---" for _ in header) + "|")
     for r in rows:
         print("| " + " | ".join(str(x) for x in r) + " |")
+    sys.stdout.flush()
 
 
 def read_all(ccc_dir: Path):
@@ -66,36 +77,61 @@ def read_all(ccc_dir: Path):
     return docs, skipped
 
 
+def indexed(docs) -> list[tuple[str, str, str]]:
+    """(contract, section, text) of every passage ``peerlearn index`` encodes."""
+    from recommender.search import indexed_passages
+
+    return [(Path(d.path).stem, sec, text) for d in docs
+            for _, sec, text in indexed_passages([("", p.section, p.text) for p in d.passages])]
+
+
+def noise(text: str) -> bool:
+    """Table debris and the like: fewer than 10 words of 3+ letters, or under half letters."""
+    return len(_WORD.findall(text)) < 10 or sum(c.isalpha() for c in text) < 0.5 * len(text)
+
+
 def workload(docs, tok) -> None:
-    rows = [(Path(d.path).stem, d.structured, p.section, p.text) for d in docs for p in d.passages]
-    lengths = np.array([len(ids) for ids in tok([r[3] for r in rows], truncation=False)["input_ids"]])
-    by_sec = Counter(r[2] for r in rows)
+    from recommender.narratives import SECTIONS_BY_SCHEME
+
+    tagged = set().union(*SECTIONS_BY_SCHEME.values())
+    every = [(Path(d.path).stem, p.section, p.text) for d in docs for p in d.passages]
+    rows = indexed(docs)
+    lengths = np.array([len(ids) for ids in tok([r[2] for r in rows], truncation=False)["input_ids"]])
+    by_sec = Counter(r[1] for r in rows)
     out = []
     for sec in sorted(by_sec):
-        m = np.array([r[2] == sec for r in rows])
-        out.append([sec, by_sec[sec], f"{lengths[m].mean():.0f}", f"{100 * (lengths[m] > 256).mean():.0f}%",
-                    "yes" if sec in PROFILE_SECTIONS else ""])
-    out.append(["all", len(rows), f"{lengths.mean():.0f}", f"{100 * (lengths > 256).mean():.0f}%", ""])
-    table(f"Workload: {len(docs)} contracts", ["section", "passages", "word pieces (mean)", "cut at 256",
-                                                "tagged"], out)
-    tables = sum(1 for r in rows if r[3].count(" | ") >= 3)
-    dup = sum(n - 1 for n in Counter(r[3] for r in rows).values() if n > 1)
-    modules = [r for r in rows if r[2] != "intro" or not r[1]]
-    table("What an index run could encode", ["choice", "passages", "share"], [
-        ["every passage (before)", len(rows), "100%"],
-        ["distinct texts", len(rows) - dup, f"{100 * (len(rows) - dup) / len(rows):.1f}%"],
-        ["modules only (intro kept for documents without modules)", len(modules),
-         f"{100 * len(modules) / len(rows):.1f}%"],
-        ["sections tagging reads", sum(1 for r in rows if r[2] in PROFILE_SECTIONS),
-         f"{100 * sum(1 for r in rows if r[2] in PROFILE_SECTIONS) / len(rows):.1f}%"],
-        ["table-like (3+ cells)", tables, f"{100 * tables / len(rows):.1f}%"],
+        m = np.array([r[1] == sec for r in rows])
+        out.append([sec, by_sec[sec], f"{lengths[m].mean():.0f}", f"{100 * (lengths[m] > 128).mean():.0f}%",
+                    f"{100 * (lengths[m] > 256).mean():.0f}%", "yes" if sec in tagged else ""])
+    out.append(["all indexed", len(rows), f"{lengths.mean():.0f}", f"{100 * (lengths > 128).mean():.0f}%",
+                f"{100 * (lengths > 256).mean():.0f}%", ""])
+    table(f"Workload: the passages `peerlearn index` encodes, {len(docs)} contracts",
+          ["section", "passages", "word pieces (mean)", "over 128", "cut at 256", "tagging reads"], out)
+    n = len(rows)
+    distinct = len({r[2] for r in rows})
+    noisy = sum(1 for r in rows if noise(r[2]))
+    tagged_n = sum(1 for r in rows if r[1] in tagged)
+    share = lambda k: f"{100 * k / n:.1f}%"   # noqa: E731
+    table("What each text-side saving leaves to encode", ["choice", "passages", "share of indexed"], [
+        ["every passage, intro included", len(every), share(len(every))],
+        ["indexed now (modules; intro only where a document has no modules)", n, "100%"],
+        ["  distinct texts (duplicates encoded once)", distinct, share(distinct)],
+        ["  without noise (< 10 words of 3+ letters or < 50% letters)", n - noisy, share(n - noisy)],
+        ["  table-like (3+ cell separators; kept: real content in table rows)",
+         sum(1 for r in rows if r[2].count(" | ") >= 3), ""],
+        ["  only the sections tagging reads", tagged_n, share(tagged_n)],
     ])
+
+
+def _cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    a = a / np.linalg.norm(a, axis=1, keepdims=True)
+    return (a * (b / np.linalg.norm(b, axis=1, keepdims=True))).sum(axis=1)
 
 
 def sample(docs, n_contracts: int, n: int, seed: int) -> list[str]:
     rnd = random.Random(seed)
     chosen = rnd.sample(docs, min(n_contracts, len(docs)))
-    texts = [p.text for d in chosen for p in d.passages]
+    texts = [r[2] for r in indexed(chosen)]
     return rnd.sample(texts, min(n, len(texts)))
 
 
@@ -103,8 +139,9 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("ccc_dir", nargs="?", type=Path, default=_default_dir())
     ap.add_argument("--contracts", type=int, default=8, help="contracts the sample is drawn from (8)")
-    ap.add_argument("--sample", type=int, default=480, help="passages encoded by every option (480)")
+    ap.add_argument("--sample", type=int, default=256, help="passages encoded by every option (256)")
     ap.add_argument("--repeats", type=int, default=2, help="interleaved rounds, best kept (2)")
+    ap.add_argument("--bf16", action="store_true", help="also bare bf16 (slow where emulated)")
     ap.add_argument("--seed", type=int, default=1)
     args = ap.parse_args(argv)
     if not args.ccc_dir.is_dir():
@@ -114,18 +151,30 @@ def main(argv: list[str] | None = None) -> int:
 
     from recommender.embeddings import SentenceTransformerEncoder
 
-    ours = SentenceTransformerEncoder()
-    st = ours._load()
+    fp32 = SentenceTransformerEncoder(precision="fp32")
+    st = fp32._load()
     docs, _ = read_all(args.ccc_dir)
     workload(docs, st.tokenizer)
     texts = sample(docs, args.contracts, args.sample, args.seed)
+    pieces = np.array([len(ids) for ids in st.tokenizer(texts, truncation=False)["input_ids"]])
 
-    bf16 = lambda: torch.autocast("cpu", dtype=torch.bfloat16)   # noqa: E731
+    from torch.ao.quantization import default_dynamic_qconfig, per_channel_dynamic_qconfig
+
+    linear = [n for n, m in st.named_modules() if isinstance(m, torch.nn.Linear)]
+    ffn_out = {n for n in linear if n.endswith(".output.dense") and ".attention." not in n}
+
+    def int8(layers, qconfig=per_channel_dynamic_qconfig, max_seq=None):
+        model = copy.deepcopy(st)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            torch.ao.quantization.quantize_dynamic(model, {n: qconfig for n in layers}, dtype=torch.qint8,
+                                                   inplace=True)
+        if max_seq:
+            model.max_seq_length = max_seq
+        return model
+
     short = copy.deepcopy(st)
     short.max_seq_length = 128
-    int8 = copy.deepcopy(st)
-    int8[0].auto_model = torch.ao.quantization.quantize_dynamic(int8[0].auto_model, {torch.nn.Linear},
-                                                                dtype=torch.qint8)
 
     def bare(model, ctx=contextlib.nullcontext):
         def go(xs):
@@ -133,26 +182,22 @@ def main(argv: list[str] | None = None) -> int:
                 return model.encode(xs, batch_size=32, convert_to_numpy=True, normalize_embeddings=True)
         return go
 
-    def sorted_first(go):
-        def run(xs):
-            order = sorted(range(len(xs)), key=lambda i: len(xs[i]))
-            v = go([xs[i] for i in order])
-            out = np.empty_like(v)
-            out[order] = v
-            return out
-        return run
-
     options = {
         "bare fp32 (baseline)": bare(st),
-        "bare bf16": bare(st, bf16),
-        "peerlearn encoder (bf16, batch 32)": ours.encode,
-        "bf16, global length sort": sorted_first(bare(st, bf16)),
-        "bf16, max_seq_length 128": bare(short, bf16),
-        "int8 dynamic (torch), fp32 activations": bare(int8),
+        "peerlearn fp32": fp32.encode,
+        "int8, all Linear, per-tensor": bare(int8(linear, default_dynamic_qconfig)),
+        "int8, all Linear, per-channel": bare(int8(linear)),
+        "int8, per-channel, feed-forward output fp32": bare(int8([n for n in linear if n not in ffn_out])),
+        "int8, per-channel, attention only": bare(int8([n for n in linear if ".attention." in n])),
+        "fp32, max_seq_length 128": bare(short),
+        "int8 (all, per-channel), max_seq_length 128": bare(int8(linear, max_seq=128)),
     }
-    options["bare fp32 (baseline)"](texts[:8])                   # warm up every path once
-    for go in options.values():
-        go(texts[:8])
+    if args.bf16:
+        options["bare bf16"] = bare(st, lambda: torch.autocast("cpu", dtype=torch.bfloat16))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for go in options.values():                               # warm up every path once
+            go(texts[:8])
     best: dict[str, float] = {}
     vectors: dict[str, np.ndarray] = {}
     for _ in range(args.repeats):
@@ -162,16 +207,23 @@ def main(argv: list[str] | None = None) -> int:
             dt = time.perf_counter() - t0
             best[name] = min(best.get(name, float("inf")), dt)
             vectors[name] = v / np.linalg.norm(v, axis=1, keepdims=True)
+    alone = {name: np.vstack([np.asarray(go([t]), dtype=np.float32) for t in texts[:8]])
+             for name, go in options.items()}
     base = vectors["bare fp32 (baseline)"]
+    long = pieces > 128
     rows = []
     for name in options:
-        cos = (vectors[name] * base).sum(axis=1)
+        cos = _cosines(vectors[name], base)
         rows.append([name, f"{len(texts) / best[name]:.1f}", f"{best['bare fp32 (baseline)'] / best[name]:.2f}x",
-                     f"{cos.min():.4f}", f"{cos.mean():.5f}"])
+                     f"{cos.min():.4f}", f"{np.percentile(cos, 1):.4f}", f"{cos.mean():.5f}",
+                     f"{cos[long].min():.4f}" if long.any() else "-",
+                     f"{_cosines(alone[name], vectors[name][:8]).min():.4f}"])
     load = os.getloadavg()
-    table(f"Encoding {len(texts)} passages of {args.contracts} contracts (torch threads "
-          f"{torch.get_num_threads()}, load average {load[0]:.1f})",
-          ["option", "passages/s", "vs bare fp32", "cosine to fp32 (min)", "(mean)"], rows)
+    table(f"Encoding {len(texts)} passages of {args.contracts} contracts ({pieces.mean():.0f} word pieces "
+          f"on average, {100 * long.mean():.0f}% over 128; torch threads {torch.get_num_threads()}, "
+          f"load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f})",
+          ["option", "passages/s", "vs bare fp32", "cosine to fp32 (min)", "(p1)", "(mean)",
+           "(min, passages over 128)", "alone vs in batch (min)"], rows)
     return 0
 
 

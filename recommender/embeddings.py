@@ -28,6 +28,10 @@ Contract passages (~200 word pieces each) encode at 13.3/s in fp32 and 2.3/s in 
 slower; cosine to fp32 still >= 0.99997). So the default is ``"auto"``: bf16 where the CPU
 reports native bf16 (``avx512_bf16`` or ``amx_bf16`` in ``/proc/cpuinfo``), fp32 everywhere
 else (``native_bf16``). Batch size 32 (default) is within 10% of the best for both precisions.
+There is no int8: torch's dynamic int8 quantisation was 1.2-1.4x as fast as fp32 on contract
+passages but fell below cosine 0.99 to fp32 (min 0.89 per-tensor, 0.97 per-channel) unless only
+the attention layers were quantised (min 0.996, 1.2x), and its vectors depend on the other texts
+of a batch (``benchmarks/bench_ccc_encode.py``).
 
 Over 500 lines: the encoder, the choice of its precision and the on-disk cache keyed by its
 ``model_id`` are one contract (vectors never mixed across models or precisions); the cache is
@@ -59,6 +63,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from kg.errors import ConfigError, InputError
+from recommender.settings import PRECISIONS
 
 __all__ = [
     "BUNDLED_MODEL_NAME",
@@ -76,7 +81,6 @@ BUNDLED_MODEL_NAME = "all-MiniLM-L6-v2"
 DEFAULT_MODEL = f"bundled:{BUNDLED_MODEL_NAME}"
 #: Word pieces the bundled model reads; the rest of a longer text is ignored.
 MAX_SEQ_LENGTH = 256
-PRECISIONS = ("auto", "fp32", "bf16")
 #: Chosen by measurement (see the module docstring and benchmarks/bench_embeddings.py).
 DEFAULT_PRECISION = "auto"
 _BF16_FLAGS = {"avx512_bf16", "amx_bf16"}

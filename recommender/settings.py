@@ -60,6 +60,11 @@ class DataSettings(_Public):
                        "for `recruit`, `peers`, `recommend --city` and `evaluate-recruit`.")
 
 
+#: Values of ``model.precision`` (checked when settings are read and by the encoder itself,
+#: ``recommender.embeddings.SentenceTransformerEncoder``, which says what each does).
+PRECISIONS = ("auto", "fp32", "bf16")
+
+
 @dataclass(frozen=True, repr=False)
 class ModelSettings(_Public):
     name: str = _f("bundled:all-MiniLM-L6-v2", "Sentence-embedding model: `bundled:all-MiniLM-L6-v2` "
@@ -205,6 +210,9 @@ def _merge(settings: Settings, doc: dict, where: str) -> Settings:
                 raise ConfigError(f"{where}: {section}.{key} must be a string")
             elif isinstance(default, list) and not isinstance(value, list):
                 raise ConfigError(f"{where}: {section}.{key} must be a list")
+            if (section, key) == ("model", "precision") and value not in PRECISIONS:
+                raise ConfigError(f"{where}: model.precision must be one of {', '.join(PRECISIONS)}, "
+                                  f"not {value!r}")
             sub[key] = value
         if sub.get("weights_file"):
             if "weights" in sub:

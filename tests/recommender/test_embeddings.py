@@ -20,6 +20,7 @@ from recommender.embeddings import (
     resolve_model,
     resolve_precision,
 )
+from tests.conftest import ROOT, run_cli
 
 HEATING = "The city is extending its district heating network to new neighbourhoods."
 HEAT_NETWORKS = "heat networks replacing gas boilers"
@@ -286,3 +287,21 @@ class TestAutoPrecision:
         monkeypatch.setattr(emb, "native_bf16", lambda *a: True)
         assert SentenceTransformerEncoder(precision="auto").model_id.endswith("@bf16")
         assert SentenceTransformerEncoder().precision in ("fp32", "bf16")
+
+
+class TestPrecisionSetting:
+    """``model.precision`` is checked when the settings are read (before: any string passed, and
+    a command that never built an encoder, such as ``settings``, accepted ``fp16``)."""
+
+    def test_an_unknown_precision_is_a_one_line_error_exit_2(self, tmp_path):
+        out = run_cli("--set", "model.precision=fp16", "settings", cwd=tmp_path, env={"PYTHONPATH": str(ROOT)})
+        assert out.returncode == 2
+        assert out.stderr.count("\n") == 1 and "model.precision" in out.stderr and "fp32" in out.stderr
+        assert "Traceback" not in out.stderr and out.stdout == ""
+
+    @pytest.mark.parametrize("precision", ["auto", "fp32", "bf16"])
+    def test_known_precisions_are_accepted(self, tmp_path, precision):
+        out = run_cli("--set", f"model.precision={precision}", "settings", "--json", cwd=tmp_path,
+                      env={"PYTHONPATH": str(ROOT)})
+        assert out.returncode == 0, out.stderr
+        assert f'"{precision}"' in out.stdout
