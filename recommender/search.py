@@ -21,9 +21,11 @@ from kg.errors import InputError, StaleIndexError
 from kg.files import staged_dir
 from kg.store import Store
 from recommender.index import NarrativeIndex, fingerprint
+from recommender.narratives import SECTIONS_BY_SCHEME
 from recommender.profiles import profile_text
 
 KINDS = ("pilot", "twin", "city", "passage")
+PROFILE_SECTIONS = frozenset().union(*SECTIONS_BY_SCHEME.values())   # what a contract vector reads
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,7 @@ class Item:
     label: str
     text: str
     source: str          # where the text comes from (narrative, CCC file and section...)
+    section: str = ""    # a contract passage's section (A-1 ... C-3, intro)
 
 
 @dataclass(frozen=True)
@@ -66,9 +69,9 @@ def collect_items(store: Store) -> dict[str, list[Item]]:
         for iri, section, text in indexed_passages(ps):
             pos = iri.rsplit("/", 1)[-1]
             items["passage"].append(Item("passage", iri, f"{name}, CCC {section} #{pos}", text,
-                                         f"{city.ccc_file if city else ''} section {section}"))
-        # a city is represented by its contract's barrier, portfolio and governance passages
-        core = [text for _, sec, text in ps if sec in ("A-3", "B-2", "C-1", "C-2")] or [t for _, _, t in ps]
+                                         f"{city.ccc_file if city else ''} section {section}", section))
+        # a city is represented by its contract's profile sections (barriers, portfolio, governance)
+        core = [text for _, sec, text in ps if sec in PROFILE_SECTIONS] or [t for _, _, t in ps]
         items["city"].append(Item("city", city_id, name, "\n".join(core), f"Climate City Contract ({len(ps)} passages)"))
     return items
 
@@ -83,10 +86,18 @@ def indexed_passages(ps: list[tuple[str, str, str]]) -> list[tuple[str, str, str
     return modules or list(ps)
 
 
-def build_indexes(store: Store, encoder, directory: str | os.PathLike, *, progress: bool = False) -> dict[str, int]:
-    """Encode and index every kind; the whole folder is replaced atomically."""
+def build_indexes(store: Store, encoder, directory: str | os.PathLike, *, progress: bool = False,
+                  say=None) -> dict[str, int]:
+    """Encode and index every kind; the whole folder is replaced atomically. A city's vector is
+    its contract vector as profiles use it: the mean of its indexed passages of the profile
+    sections (A-3, B-2, C), or, for a contract shipped as an extract, the vector it carries
+    (its kept passages are a biased subset); a document without those sections falls back to
+    the mean of all its indexed passages. ``say`` hears when an extract's vectors cannot be used."""
+    from recommender.narratives import extract_vectors
+
     directory = Path(directory)
     items = collect_items(store)
+    carried = extract_vectors(store, encoder, say=say or print) if items["city"] else {}
     counts = {}
     with staged_dir(directory) as tmp:
         passage_vecs: dict[str, np.ndarray] = {}
@@ -96,15 +107,7 @@ def build_indexes(store: Store, encoder, directory: str | os.PathLike, *, progre
             if not rows:
                 continue
             if kind == "city":
-                by_city: dict[str, list[np.ndarray]] = {}
-                for pid, vec in passage_vecs.items():   # .../ccc/<city id>/passage/<n>
-                    by_city.setdefault(pid.split("/passage/")[0].rsplit("/", 1)[-1], []).append(vec)
-                vecs = []
-                for it in rows:
-                    own = by_city.get(it.id, [])
-                    v = np.mean(own, axis=0) if own else encoder.encode([it.text])[0]
-                    vecs.append(v / (np.linalg.norm(v) or 1.0))
-                vectors = np.asarray(vecs, dtype=np.float32)
+                vectors = _city_vectors(rows, items["passage"], passage_vecs, carried, encoder)
             else:
                 vectors = encoder.encode([it.text for it in rows], progress=progress)
                 if kind == "passage":
@@ -116,6 +119,26 @@ def build_indexes(store: Store, encoder, directory: str | os.PathLike, *, progre
                        for it in items[kind]} for kind in KINDS}
         (tmp / "items.json").write_text(json.dumps(meta, ensure_ascii=False, sort_keys=True), encoding="utf-8")
     return counts
+
+
+def _city_vectors(cities: list[Item], passages: list[Item], passage_vecs: dict[str, np.ndarray],
+                  carried: dict[str, np.ndarray], encoder) -> np.ndarray:
+    profile: dict[str, list[np.ndarray]] = {}
+    every: dict[str, list[np.ndarray]] = {}
+    for it in passages:                      # .../ccc/<city id>/passage/<n>
+        city = it.id.split("/passage/")[0].rsplit("/", 1)[-1]
+        every.setdefault(city, []).append(passage_vecs[it.id])
+        if it.section in PROFILE_SECTIONS:
+            profile.setdefault(city, []).append(passage_vecs[it.id])
+    vecs = []
+    for it in cities:
+        if it.id in carried:
+            v = np.asarray(carried[it.id], dtype=np.float32)
+        else:
+            own = profile.get(it.id) or every.get(it.id)
+            v = np.mean(own, axis=0) if own else encoder.encode([it.text])[0]
+        vecs.append(v / (np.linalg.norm(v) or 1.0))
+    return np.asarray(vecs, dtype=np.float32)
 
 
 def search(store: Store, encoder, directory: str | os.PathLike, text: str, *,

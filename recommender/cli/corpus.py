@@ -137,7 +137,7 @@ def cmd_index(args) -> int:
     store = open_configured_store(settings)
     try:
         counts = build_indexes(store, make_encoder(settings), Path(settings.data.workdir) / "index",
-                               progress=sys.stderr.isatty())
+                               progress=sys.stderr.isatty(), say=lambda s: print(s, file=sys.stderr))
     finally:
         store.close()
     plural = {"city": "cities", "passage": "passages", "pilot": "pilot activities", "twin": "twins"}

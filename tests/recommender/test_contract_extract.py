@@ -236,3 +236,23 @@ def test_the_default_build_gives_contract_links_to_every_twin_and_activity_of_a_
     assert not any("mean of their extract passages" in s for s in said)
     assert set(vectors) == set(stored_vectors(store)[0])            # the stored ones, none recomputed
     assert len(vectors) >= len(cities) - 1                          # all but the contract without modules
+
+
+@needs_ccc
+def test_a_city_is_searched_by_its_profile_contract_vector(tmp_path, cached_fp32, full_tags):
+    """`peerlearn index` gives a city the contract vector its profile uses: for an extract the
+    vector it carries (before: the mean of the kept passages, a biased subset), for a whole
+    contract the mean of its profile sections' passages (before: of all its modules)."""
+    from recommender.index import NarrativeIndex
+    from recommender.search import build_indexes
+
+    full_store, _ = full_tags
+    store, _ = _extract_store(tmp_path, cached_fp32, FLOOR)
+    carried = stored_vectors(store)[0]
+    profile = contract_vectors(cached_fp32, contract_texts(full_store))
+    for st, want, bar in ((store, carried, 0.99999), (full_store, profile, 0.999)):
+        build_indexes(st, cached_fp32, tmp_path / "index", say=lambda s: None)
+        cities = NarrativeIndex.load(tmp_path / "index" / "city")
+        for city in ("klagenfurt", "reykjavik"):
+            hit, score = cities.search(np.asarray([want[city]], dtype=np.float32), 1)[0][0]
+            assert hit == city and score > bar, (city, score)
