@@ -26,7 +26,7 @@ assets:
 
 # The Climate City Contracts of the dataset's cities come in by default through their bundled
 # extract (kg/datasets/ccc); `make demo CCC=../shared/data/ccc` ingests the whole contracts
-# instead (tagging them cold takes about 20 minutes on 2 cores without native bfloat16).
+# instead (tagging them cold takes about 12 minutes on 2 idle cores without native bfloat16).
 CCC ?=
 
 demo: setup assets

@@ -27,9 +27,15 @@ vectors of one text differ):
 - with ``--bf16``: bare bf16 (``torch.autocast``); emulated on CPUs without AVX512-BF16/AMX and
   then about 6x slower than fp32, so off by default.
 
-sentence-transformers' ONNX and OpenVINO backends need ``optimum``; ``pip install
-"optimum[onnxruntime]"`` resolves to transformers 4.57 (the venv has 5.x), so they are not
-measured here.
+- where the packages are importable (they are not peerlearn dependencies: ``pip install onnx
+  onnxruntime openvino`` into the venv or a ``PYTHONPATH`` folder): the model's transformer
+  exported once with ``torch.onnx.export`` and run by ONNX Runtime in fp32 and as its dynamic
+  int8 (``onnxruntime.quantization.quantize_dynamic``, per-channel), and by OpenVINO in fp32;
+  the same tokenizer, length-sorted batches of 32 and mean pooling as sentence-transformers.
+
+sentence-transformers' own ``backend="onnx"``/``"openvino"`` need ``optimum-onnx`` /
+``optimum-intel``, which pin transformers below 5 (the venv has 5.x): exporting directly measures
+the same runtimes without them.
 """
 
 from __future__ import annotations
@@ -41,6 +47,7 @@ import os
 import random
 import re
 import sys
+import tempfile
 import time
 import warnings
 from collections import Counter
@@ -128,6 +135,76 @@ def _cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return (a * (b / np.linalg.norm(b, axis=1, keepdims=True))).sum(axis=1)
 
 
+def runtimes(st, folder: Path) -> dict:
+    """Encoders over the model's transformer exported to ONNX, for the runtimes that are
+    importable (ONNX Runtime fp32 and int8, OpenVINO fp32); {} when ``onnx`` is missing."""
+    try:
+        import onnx  # noqa: F401  (torch.onnx.export needs it)
+    except ImportError:
+        print("onnx not importable: ONNX Runtime and OpenVINO not measured", file=sys.stderr)
+        return {}
+    import torch
+
+    tok, hf = st.tokenizer, st[0].auto_model.eval()
+    names = ["input_ids", "attention_mask", "token_type_ids"]
+
+    class Body(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.hf = hf
+
+        def forward(self, ids, mask, types):
+            return self.hf(input_ids=ids, attention_mask=mask, token_type_ids=types).last_hidden_state
+
+    path = folder / "model.onnx"
+    x = tok(["a b", "c"], padding=True, return_tensors="pt")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(Body(), tuple(x[n] for n in names), str(path), input_names=names,
+                          output_names=["h"], dynamic_axes={n: {0: "b", 1: "s"} for n in [*names, "h"]},
+                          opset_version=17, dynamo=False)
+
+    def encoder(run):
+        def go(xs):
+            order = np.argsort([-len(t) for t in xs], kind="stable")
+            out = np.zeros((len(xs), hf.config.hidden_size), np.float32)
+            for i in range(0, len(xs), 32):
+                idx = order[i:i + 32]
+                e = tok([xs[j] for j in idx], padding=True, truncation=True, max_length=st.max_seq_length,
+                        return_tensors="np")
+                h = run({n: e[n].astype(np.int64) for n in names})
+                m = e["attention_mask"][..., None].astype(np.float32)
+                v = (h * m).sum(1) / m.sum(1)
+                out[idx] = v / np.linalg.norm(v, axis=1, keepdims=True)
+            return out
+        return go
+
+    found = {}
+    try:
+        import onnxruntime as ort
+        from onnxruntime.quantization import QuantType, quantize_dynamic
+    except ImportError:
+        print("onnxruntime not importable: not measured", file=sys.stderr)
+    else:
+        so = ort.SessionOptions()
+        so.intra_op_num_threads = torch.get_num_threads()
+        q = folder / "model-int8.onnx"
+        quantize_dynamic(str(path), str(q), weight_type=QuantType.QInt8, per_channel=True)
+        for name, f in (("onnxruntime fp32", path), ("onnxruntime int8, per-channel", q)):
+            sess = ort.InferenceSession(str(f), so, providers=["CPUExecutionProvider"])
+            found[name] = encoder(lambda feed, sess=sess: sess.run(None, feed)[0])
+    try:
+        import openvino as ov
+    except ImportError:
+        print("openvino not importable: not measured", file=sys.stderr)
+    else:
+        core = ov.Core()
+        compiled = core.compile_model(core.read_model(str(path)), "CPU",
+                                      {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_NUM_THREADS": torch.get_num_threads()})
+        found["openvino fp32"] = encoder(lambda feed: compiled(feed)[0])
+    return found
+
+
 def sample(docs, n_contracts: int, n: int, seed: int) -> list[str]:
     rnd = random.Random(seed)
     chosen = rnd.sample(docs, min(n_contracts, len(docs)))
@@ -192,6 +269,8 @@ def main(argv: list[str] | None = None) -> int:
         "fp32, max_seq_length 128": bare(short),
         "int8 (all, per-channel), max_seq_length 128": bare(int8(linear, max_seq=128)),
     }
+    tmp = tempfile.TemporaryDirectory()
+    options.update(runtimes(st, Path(tmp.name)))
     if args.bf16:
         options["bare bf16"] = bare(st, lambda: torch.autocast("cpu", dtype=torch.bfloat16))
     with warnings.catch_warnings():
