@@ -105,13 +105,29 @@ def catalog(store: Store, *, gcom: bool = True, contracts: bool = True, narrativ
     def of_field(derived_links: list[Link] | tuple[Link, ...], field: str) -> list[Link]:
         return [x for x in derived_links if FIELD_OF_SCHEME.get(concepts[x.concept].scheme) == field]
 
+    shadowed: dict[str, list[tuple[str, Link]]] = {}
+
     def ls(iri: str, field: str, extra: list[Link] | tuple[Link, ...] = ()) -> tuple[Link, ...]:
+        """One link per concept, the heaviest (the first of equals); the other links on the
+        concept go to ``shadowed``. A link stored with several evidence passages (an activity's
+        contract tag: one per city) comes as one row per passage: the rows after its first are
+        the same link, not another one."""
+        every = [*links.get(iri, {}).get(field, []), *of_field(extra, field)]
         best: dict[str, Link] = {}
-        for link in [*links.get(iri, {}).get(field, []), *of_field(extra, field)]:
+        for link in every:
             old = best.get(link.concept)
             if old is None or link.weight > old.weight:
                 best[link.concept] = link
+        same = lambda x: (x.concept, x.status, x.origin, x.score)   # noqa: E731
+        seen = {same(x) for x in best.values()}
+        for link in every:
+            if same(link) not in seen:
+                seen.add(same(link))
+                shadowed.setdefault(iri, []).append((field, link))
         return tuple(sorted(best.values(), key=lambda x: x.concept))
+
+    def lost(iri: str) -> tuple[tuple[str, Link], ...]:
+        return tuple(sorted(shadowed.get(iri, ()), key=lambda fx: (fx[0], fx[1].concept, -fx[1].weight, fx[1].source, fx[1].evidence)))
 
     pilots = {}
     for r in store.select_values(Q.PILOTS):
@@ -125,7 +141,7 @@ def catalog(store: Store, *, gcom: bool = True, contracts: bool = True, narrativ
             domains=ls(iri, "domains", ex), levers=ls(iri, "levers", ex), barriers=ls(iri, "barriers"),
             solutions=ls(iri, "solutions", ex), summary=_s(r["summary"]),
             narrative="\n\n".join(narratives.get(iri, [])),
-            sources=tuple(sources.get(iri, ())))
+            sources=tuple(sources.get(iri, ())), shadowed=lost(iri))
     twins = {}
     for r in store.select_values(Q.TWINS):
         iri, tid = str(r["t"]), str(r["id"])
@@ -135,7 +151,7 @@ def catalog(store: Store, *, gcom: bool = True, contracts: bool = True, narrativ
             id=tid, iri=iri, city=str(r["cityId"]), cohort=int(r["cohort"]), interests=_s(r["interests"]),
             domains=ls(iri, "domains", ex), levers=ls(iri, "levers", ex), barriers=ls(iri, "barriers"),
             experience=ls(iri, "experience"), narrative="\n\n".join(narratives.get(iri, [])),
-            sources=tuple(sources.get(iri, ())))
+            sources=tuple(sources.get(iri, ())), shadowed=lost(iri))
     return Catalog(cities=dict(sorted(cities.items())), pilots=dict(sorted(pilots.items())),
                    twins=dict(sorted(twins.items())), concepts=dict(sorted(concepts.items())))
 

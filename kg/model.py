@@ -107,6 +107,9 @@ class PilotActivity:
     summary: str = ""
     narrative: str = ""
     sources: tuple[str, ...] = ()         # where its description comes from (URLs or names)
+    # (field, link) of each link on a concept that a heavier link of the same field already
+    # gives: matching never reads these; a profile shows them, so every source is seen
+    shadowed: tuple[tuple[str, Link], ...] = ()
 
     @property
     def display_name(self) -> str:
@@ -133,6 +136,7 @@ class Twin:
     experience: tuple[Link, ...] = ()      # domains it brings experience in
     narrative: str = ""
     sources: tuple[str, ...] = ()          # where its stated interests come from
+    shadowed: tuple[tuple[str, Link], ...] = ()   # as PilotActivity.shadowed
 
 
 @dataclass(frozen=True)

@@ -2,8 +2,9 @@
 catalog, that ``peerlearn profile`` (text, ``--json``) and the facilitator's twin and pilot pages
 (HTML, CSV, JSON) format.
 
-A profile is every concept link the matcher reads (one per concept: the strongest source wins,
-as in matching, ``kg.catalog``) with its source (``Link.source``: stated, inferred, tagged from
+A profile is every concept link of the item: those the matcher reads (one per concept: the
+strongest source wins, ``kg.catalog``) and, marked not used, the weaker ones on the same concept
+from other sources (``shadowed``), each with its source (``Link.source``: stated, inferred, tagged from
 the item's narrative, contract, gcom), weight (``Link.weight``) and evidence (the IRI of a
 passage or GCoM action, with its text), and the context facts of its cities with their source
 (the dataset, GeoNames, the JRC's GCoM release). Store values are bound as query parameters,
@@ -57,6 +58,7 @@ class ProfileLink:
     weight: float          # how much matching trusts it, rounded to 3 decimals
     evidence: str = ""     # an IRI (passage, GCoM action) or a quoted text; "" for curated links
     evidence_text: str = ""   # the text behind an evidence IRI
+    used: bool = True      # read by matching (false: a heavier link on the same concept wins)
 
     @property
     def evidence_iri(self) -> str:
@@ -91,10 +93,11 @@ class ProfileView:
                 "facts": self.fact_rows()}
 
     def text_lines(self) -> list[str]:
-        lines = [self.title, "concept links (one per concept: the strongest source):"]
+        lines = [self.title, "concept links (matching reads one per concept, the strongest; "
+                             "the others are marked not used):"]
         for x in self.links:
             ev = x.evidence_text or x.evidence
-            lines.append(f"  {x.relation}: {x.concept}  [{x.source}, weight {x.weight}]"
+            lines.append(f"  {x.relation}: {x.concept}  [{x.source}, weight {x.weight}{'' if x.used else ', not used'}]"
                          + (f"\n      evidence: {ev[:160]}" if ev else ""))
         lines.append("context facts:")
         lines += [f"  {f.fact}: {f.value}  [{f.source}]" for f in self.facts]
@@ -118,14 +121,18 @@ def find_profile(cat: Catalog, name: str) -> tuple[str, Twin | PilotActivity | C
 
 def profile_view(store: Store, cat: Catalog, kind: str, item: Twin | PilotActivity | City) -> ProfileView:
     """The profile of ``item`` (a ``kind`` of ``FIELDS``) as the catalog's links (by relation,
-    the strongest first) and the store's evidence texts and GCoM facts."""
-    links = [(label, x) for f, label in FIELDS[kind]
-             for x in sorted(getattr(item, f), key=lambda x: (-round(x.weight, 3), x.concept))]
-    texts = evidence_texts(store, {x.evidence for _, x in links})
+    those matching reads, strongest first, then the shadowed ones) and the store's evidence
+    texts and GCoM facts."""
+    by_weight = lambda x: (-round(x.weight, 3), x.concept)   # noqa: E731
+    shadowed = getattr(item, "shadowed", ())
+    links = [(label, x, used) for f, label in FIELDS[kind]
+             for used, xs in ((True, getattr(item, f)), (False, [x for g, x in shadowed if g == f]))
+             for x in sorted(xs, key=by_weight)]
+    texts = evidence_texts(store, {x.evidence for _, x, _ in links})
     rows = tuple(ProfileLink(
         relation=label, concept=cat.concepts[x.concept].label if x.concept in cat.concepts else x.concept,
         concept_iri=x.concept, source=x.source, weight=round(x.weight, 3), evidence=x.evidence,
-        evidence_text=texts.get(x.evidence, "")) for label, x in links)
+        evidence_text=texts.get(x.evidence, ""), used=used) for label, x, used in links)
     city_ids = (item.city,) if kind == "twin" else item.cities if kind == "pilot" else (item.id,)
     facts: list[ProfileFact] = []
     for cid in city_ids:

@@ -73,7 +73,9 @@ TABLES: dict[str, tuple[tuple[str, str], ...]] = {
                                  "from its city's Climate City Contract) or gcom (its city's Covenant of Mayors plan)"),
                       ("weight", "how much matching trusts the link, [0, 1]"),
                       ("evidence", "IRI of the passage or GCoM action behind it, or quoted text; empty for curated links"),
-                      ("evidence_text", "the text behind the evidence IRI")),
+                      ("evidence_text", "the text behind the evidence IRI"),
+                      ("used", "true when matching reads the link; false when a heavier link on the same "
+                               "concept (another source) wins")),
     "profile_facts": (("fact", "city: what"), ("value", "value"),
                       ("source", "dataset, dataset (GeoNames) or the GCoM release")),
 }

@@ -91,8 +91,9 @@ def test_twin_page_shows_every_link_with_its_source_weight_and_evidence(served):
     assert r.status_code == 200
     rows = Tables(r.text).rows("profile-links")
     links = [x for f in ("domains", "levers", "barriers", "experience") for x in getattr(twin, f)]
-    assert len(rows) == len(links)
-    by_concept = {a["data-concept"]: (a["data-source"], cells) for a, cells in rows}
+    assert len(rows) == len(links) + len(twin.shadowed)
+    by_concept = {a["data-concept"]: (a["data-source"], cells) for a, cells in rows if a["data-used"] == "true"}
+    assert len(by_concept) == len(links)
     for x in links:
         source, cells = by_concept[x.concept.replace("https://w3id.org/peerlearn/concept/", "")
                                    .replace("domain/", "dom:").replace("lever/", "lev:").replace("barrier/", "bar:")]
@@ -131,6 +132,32 @@ def test_pilot_page_shows_the_contract_links_of_its_cities(served):
     assert any(html.unescape(quote).rstrip("…") in v for v in values)
 
 
+def _short(iri: str) -> str:
+    return (iri.replace("https://w3id.org/peerlearn/concept/", "").replace("domain/", "dom:")
+            .replace("lever/", "lev:").replace("barrier/", "bar:").replace("solution/", "sol:"))
+
+
+def test_every_link_is_shown_and_a_weaker_one_on_the_same_concept_is_marked_not_used(served):
+    """Matching reads one link per concept; the profile also shows the others (another source on
+    the same concept), marked not used. Before, the weaker ones were not shown at all."""
+    server, tmp, store, cat = served
+    items = [("twin", t) for t in cat.twins.values()] + [("pilot", p) for p in cat.pilots.values()]
+    shadowed = [(kind, x) for kind, x in items if x.shadowed]
+    assert shadowed                                   # tags and contracts repeat stated concepts here
+    for kind, item in shadowed:
+        rows = Tables(_get(server, f"/facilitator/{kind}/{item.id}").text).rows("profile-links")
+        unused = sorted((a["data-concept"], a["data-source"], float(cells[3])) for a, cells in rows
+                        if a["data-used"] == "false")
+        assert unused == sorted((_short(x.concept), x.source, pytest.approx(x.weight, abs=6e-4))
+                                for _, x in item.shadowed)
+        used = {a["data-concept"]: float(cells[3]) for a, cells in rows if a["data-used"] == "true"}
+        assert all(used[c] >= w for c, _, w in unused)             # the one read weighs at least as much
+        assert all("not used" in cells[2] for a, cells in rows if a["data-used"] == "false")
+    kind, item = shadowed[0]
+    cli = _cli_profile(tmp, store, item.id)
+    assert sum(not x["used"] for x in cli["links"]) == len(item.shadowed)
+
+
 def test_cli_and_web_give_the_same_profile_rows(served):
     """One ProfileView, three formats: `peerlearn profile --json`, the page's JSON and its CSV."""
     server, tmp, store, _ = served
@@ -140,7 +167,8 @@ def test_cli_and_web_give_the_same_profile_rows(served):
     assert {x["source"] for x in cli["links"]} >= {"stated", "contract"}
     as_csv = _get(server, "/facilitator/twin/T1-westford?format=csv&table=profile_links").text
     rows = list(csv.DictReader(io.StringIO(as_csv)))
-    assert rows == [{k: str(spreadsheet_cell(v)) for k, v in x.items()} for x in cli["links"]]
+    cell = lambda v: str(v).lower() if isinstance(v, bool) else str(spreadsheet_cell(v))   # noqa: E731
+    assert rows == [{k: cell(v) for k, v in x.items()} for x in cli["links"]]
     pilot = _get(server, "/facilitator/pilot/P2.json").json()
     assert pilot["profile_links"] == _cli_profile(tmp, store, "P2")["links"]
 
