@@ -72,13 +72,13 @@ class Matcher:
 
         m = settings.matching
         cat = read_catalog(store, gcom=m.gcom, contracts=m.contracts, narrative_tags=m.narrative_tags)
+        passages = ccc_passages(store) if m.contracts else {}     # read once: profiles and topics
         contracts = city_vectors = None
         if encoder is not False and m.contracts:
             encoder = encoder if encoder is not None else make_encoder(settings)
-            contracts = contract_texts(store)
+            contracts = contract_texts(store, passages=passages)
             city_vectors = extract_vectors(store, encoder, say=say or (lambda s: print(s, file=sys.stderr)))
         self = cls.from_catalog(cat, settings, encoder=encoder, contracts=contracts, city_vectors=city_vectors)
-        passages = ccc_passages(store) if m.contracts else {}
         self.passage_sources = [ProfileSource()] + ([ContractSource(passages)] if passages else [])
         return self
 

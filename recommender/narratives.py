@@ -114,16 +114,18 @@ def ccc_passages(store: Store) -> dict[str, list[tuple[str, str, str]]]:
     return out
 
 
-def contract_texts(store: Store, *, extracts: bool = False) -> dict[str, list[str]]:
+def contract_texts(store: Store, *, extracts: bool = False,
+                   passages: dict[str, list[tuple[str, str, str]]] | None = None) -> dict[str, list[str]]:
     """City id -> the passages of its ingested contract that describe it in a profile: the
     sections tagging reads (``SECTIONS_BY_SCHEME``), each read as tagging reads it (without
     what says nothing), so their vectors are the ones tagging cached. Contracts shipped as an
     extract are left out (their passages are the evidence of tags, a biased subset: their
-    vectors are ``extract_vectors``'), or, with ``extracts``, are the only ones given."""
+    vectors are ``extract_vectors``'), or, with ``extracts``, are the only ones given.
+    ``passages``: ``ccc_passages(store)`` when the caller has read it already."""
     sections = set().union(*SECTIONS_BY_SCHEME.values())
     partial = extract_cities(store)
     out: dict[str, list[str]] = {}
-    for city, ps in ccc_passages(store).items():
+    for city, ps in (passages if passages is not None else ccc_passages(store)).items():
         if (city in partial) != extracts:
             continue
         texts = [t for t in (assertive(text) for _, sec, text in ps if sec in sections) if t]
@@ -140,7 +142,8 @@ def extract_vectors(store: Store, encoder, *, say: Callable[[str], None] = print
     mine = model_name(str(getattr(encoder, "model_id", "")))
     other = sorted({m for m in models.values() if model_name(m) != mine})
     out = {c: v for c, v in vectors.items() if model_name(models[c]) == mine}
-    rest = {c: t for c, t in contract_texts(store, extracts=True).items() if c not in out}
+    missing = extract_cities(store) - set(out)     # the passages are read only when a vector is missing
+    rest = {c: t for c, t in contract_texts(store, extracts=True).items() if c in missing} if missing else {}
     if rest:
         made = f"made with {', '.join(other)}, not {mine}" if other else "not given"
         say(f"contract vectors of {len(rest)} extract contract(s) {made}: using the mean of their "
