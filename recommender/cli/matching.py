@@ -167,7 +167,8 @@ def cmd_evaluate(args) -> int:
     gains = []
     if args.by_source:
         rows, gains = by_source(
-            lambda switches: _matcher(args, replace(settings, matching=replace(settings.matching, **switches))),
+            lambda switches: m if not switches else _matcher(
+                args, replace(settings, matching=replace(settings.matching, **switches))),
             pairs)
     else:
         rows = evaluate(m, pairs)
